@@ -1,0 +1,41 @@
+"""What the authorizer needs to know about principals and resources, independent of where it lives.
+
+The gateway asks a ``PolicySource`` for the policies of a caller and the facts of a resource; the
+implementation (``simulator.world.policy_store``) reads them back from the AWS backend, so a policy
+changed through the backend's own API takes effect at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from .iam.model import PolicySet, Principal
+from .iam.policy import Policy
+
+
+@dataclass(frozen=True)
+class ResourceInfo:
+    """Facts about one resource ARN: its resource-based policy, tags, and the KMS key that encrypts it."""
+
+    arn: str
+    exists: bool
+    policy: Policy | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    kms_key_arn: str | None = None  # customer managed key, if the resource is encrypted with one
+
+
+class PolicySource(Protocol):
+    def principal_policies(self, principal: Principal) -> PolicySet:
+        """Identity policies, permissions boundary, SCPs and session policy of ``principal``
+        (``resource`` left empty: it depends on the request)."""
+        ...
+
+    def resource_info(self, arn: str) -> ResourceInfo:
+        """Resource policy, tags and KMS key of ``arn``; ``exists=False`` when the backend has none."""
+        ...
+
+    def invalidate(self) -> None:
+        """Forget cached policies and facts (called after any write request passes the gateway)."""
+        ...
