@@ -1,0 +1,61 @@
+"""Removing what crashed or killed simulators left behind: containers, networks, volumes, NAT rules.
+
+Called at every simulator start, so a ``kill -9`` costs nothing but the time until the next start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import docker
+from docker.errors import APIError, NotFound
+
+from . import iptables
+from .labels import MANAGED_FILTER, owner_is_dead
+from .network import remove_network
+
+
+@dataclass
+class Reaped:
+    """Names (or ids) of what :func:`reap_leftovers` removed."""
+
+    containers: list[str] = field(default_factory=list)
+    networks: list[str] = field(default_factory=list)
+    volumes: list[str] = field(default_factory=list)
+    rules: list[str] = field(default_factory=list)
+
+
+def reap_leftovers(client: docker.DockerClient) -> Reaped:
+    """Remove managed objects whose owner process is dead, and rules whose network no longer exists."""
+    reaped = Reaped()
+    # Rules first: a rule listed now was added after its network was created, so if the network is
+    # missing from the list taken afterwards it is really gone, not just being created.
+    rules = iptables.list_owned()
+
+    for container in client.containers.list(all=True, filters=MANAGED_FILTER):
+        if owner_is_dead(container.labels):
+            try:
+                container.remove(force=True, v=True)
+                reaped.containers.append(container.name)
+            except NotFound:
+                pass
+    for network in client.networks.list(filters=MANAGED_FILTER):
+        if owner_is_dead(network.attrs.get("Labels") or {}):
+            remove_network(client, network.id)
+            reaped.networks.append(network.name)
+    for volume in client.volumes.list(filters=MANAGED_FILTER):
+        if owner_is_dead(volume.attrs.get("Labels") or {}):
+            try:
+                volume.remove(force=True)
+                reaped.volumes.append(volume.name)
+            except NotFound:
+                pass
+            except APIError:
+                pass  # still in use by a container of a live owner: its owner removes it
+
+    existing = {network["Name"] for network in client.api.networks()}
+    for network_name, spec in rules:
+        if network_name not in existing:
+            iptables.delete(spec)
+            reaped.rules.append(network_name)
+    return reaped
