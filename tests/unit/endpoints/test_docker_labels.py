@@ -1,0 +1,58 @@
+"""Ownership labels: a reaper must only ever judge owners it can see to be dead."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from simulator.docker import labels
+
+
+def exited_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_owner_labels_name_this_process():
+    owned = labels.owner_labels("abc123")
+    assert owned[labels.MANAGED] == "true"
+    assert owned[labels.OWNER] == "abc123"
+    assert owned[labels.PID] == str(os.getpid())
+    assert owned[labels.PROCESS_START] == labels.process_start_time(os.getpid())
+
+
+def test_live_owner_is_not_dead():
+    assert not labels.owner_is_dead(labels.owner_labels("x"))
+
+
+def test_exited_owner_is_dead():
+    assert labels.owner_is_dead({**labels.owner_labels("x"), labels.PID: str(exited_pid())})
+
+
+def test_zombie_owner_is_dead():
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)  # exited, not yet reaped: a zombie
+        assert labels.process_start_time(child.pid) is None
+        assert labels.owner_is_dead({**labels.owner_labels("x"), labels.PID: str(child.pid)})
+    finally:
+        child.wait()
+
+
+def test_reused_pid_is_recognised_by_its_start_time():
+    assert labels.owner_is_dead({**labels.owner_labels("x"), labels.PROCESS_START: "1"})
+
+
+def test_owner_in_another_pid_namespace_is_never_judged():
+    foreign = {
+        **labels.owner_labels("x"),
+        labels.PID: str(exited_pid()),
+        labels.PID_NAMESPACE: "other/pid:[1]",
+    }
+    assert not labels.owner_is_dead(foreign)
+
+
+def test_unreadable_pid_is_never_judged():
+    assert not labels.owner_is_dead({labels.MANAGED: "true", labels.PID: "not-a-pid"})
