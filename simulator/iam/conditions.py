@@ -19,6 +19,7 @@ import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from .variables import ContextLookup, Template, TemplatePatterns, TemplateValues, parse_template
@@ -82,6 +83,7 @@ def parse_number(text: str) -> float | None:
         return None
 
 
+@lru_cache(maxsize=4096)
 def parse_date(text: str) -> float | None:
     """Seconds since the epoch for an ISO 8601 date/time or an epoch number (as IAM accepts both)."""
     number = parse_number(text)
@@ -122,11 +124,12 @@ def _compile_values(op: _Operator, raw: list[str], substitute: bool, where: str)
         except ValueError as err:
             raise ConditionSyntaxError(f"Invalid IP address or CIDR in {where}: {err}") from None
 
-        def in_networks(text: str, _ctx: ContextLookup) -> bool:
+        @lru_cache(maxsize=1024)  # callers come from few addresses; parsing one costs microseconds
+        def in_networks(text: str) -> bool:
             ip = _parse_ip(text)
             return ip is not None and any(ip in net for net in networks if net.version == ip.version)
 
-        return in_networks
+        return lambda text, _ctx: in_networks(text)
     parse = parse_number if op.family == "numeric" else parse_date
     bounds = [parse(v) for v in raw]
     if any(b is None for b in bounds):
@@ -164,6 +167,8 @@ class ConditionCheck:
             return self.negated and self.set_op is None
         matches = self.matches
         if self.set_op is None:
+            if len(values) == 1:
+                return matches(values[0], ctx) != self.negated
             return any(matches(v, ctx) for v in values) != self.negated
         if self.set_op == "any":
             return any(matches(v, ctx) != self.negated for v in values)

@@ -1,7 +1,8 @@
 """The request context of one decision: the caller's context keys plus the keys the request carries.
 
-Keys are case-insensitive, so they are stored lower-case. The table is built on first use: most
-statements are ruled out by their action before any condition looks at the context.
+Keys are case-insensitive, so they are stored lower-case. Lookups go request keys first (what the
+request says wins), then the caller's keys (cached per principal: sessions are long-lived), then the
+clock keys.
 """
 
 from __future__ import annotations
@@ -12,61 +13,82 @@ from datetime import UTC, datetime
 
 from .model import AuthzRequest, ContextValue, Principal, PrincipalType
 
+Keys = dict[str, tuple[str, ...]]
 _CLOCK_KEYS = ("aws:currenttime", "aws:epochtime")
+_CACHE_LIMIT = 1024
+# id(principal) -> (principal, keys); holding the principal keeps its id from being reused.
+_principal_cache: dict[int, tuple[Principal, Keys]] = {}
+_clock: list[tuple[int, Keys]] = [(-1, {})]
 
 
-def principal_keys(principal: Principal) -> dict[str, tuple[str, ...]]:
+def principal_keys(principal: Principal) -> Keys:
     """The global condition keys AWS fills in for the caller (IAM User Guide, "AWS global condition
     context keys": aws:PrincipalArn, aws:PrincipalAccount, aws:PrincipalTag/*, aws:PrincipalType,
     aws:userid, aws:username, aws:PrincipalIsAWSService, aws:PrincipalServiceName)."""
+    cached = _principal_cache.get(id(principal))
+    if cached is not None and cached[0] is principal:
+        return cached[1]
     if principal.type is PrincipalType.SERVICE:
-        return {
+        keys: Keys = {
             "aws:principalservicename": (principal.service or principal.arn,),
             "aws:principalisawsservice": ("true",),
         }
-    keys: dict[str, tuple[str, ...]] = {
-        "aws:principalarn": (principal.role_arn or principal.arn,),
-        "aws:principalaccount": (principal.account,),
-        "aws:principaltype": (principal.type.value,),
-        "aws:principalisawsservice": ("false",),
-        "aws:userid": (principal.userid or principal.account,),
-    }
-    if principal.type is PrincipalType.USER and principal.username:
-        keys["aws:username"] = (principal.username,)
-    for tag, value in principal.tags.items():
-        keys[f"aws:principaltag/{tag.lower()}"] = (value,)
+    else:
+        keys = {
+            "aws:principalarn": (principal.role_arn or principal.arn,),
+            "aws:principalaccount": (principal.account,),
+            "aws:principaltype": (principal.type.value,),
+            "aws:principalisawsservice": ("false",),
+            "aws:userid": (principal.userid or principal.account,),
+        }
+        if principal.type is PrincipalType.USER and principal.username:
+            keys["aws:username"] = (principal.username,)
+        for tag, value in principal.tags.items():
+            keys[f"aws:principaltag/{tag.lower()}"] = (value,)
+    if len(_principal_cache) >= _CACHE_LIMIT:
+        _principal_cache.clear()
+    _principal_cache[id(principal)] = (principal, keys)
     return keys
 
 
-def normalize(context: Mapping[str, ContextValue]) -> dict[str, tuple[str, ...]]:
+def clock_keys() -> Keys:
+    """aws:CurrentTime and aws:EpochTime for the current second."""
+    now = int(time.time())
+    second, keys = _clock[0]
+    if second != now:
+        keys = {
+            "aws:epochtime": (str(now),),
+            "aws:currenttime": (datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),),
+        }
+        _clock[0] = (now, keys)
+    return keys
+
+
+def normalize(context: Mapping[str, ContextValue]) -> Keys:
     return {k.lower(): (v,) if isinstance(v, str) else tuple(v) for k, v in context.items()}
 
 
 class RequestContext:
     """``ctx(key)`` gives the values of a lower-case context key, or None when the request lacks it."""
 
-    __slots__ = ("_keys", "_request", "_resource_account")
+    __slots__ = ("_context", "_keys", "_principal", "_resource_account")
 
     def __init__(self, request: AuthzRequest, resource_account: str | None) -> None:
-        self._request = request
+        self._context = request.context
+        self._principal = request.principal
         self._resource_account = resource_account
-        self._keys: dict[str, tuple[str, ...]] | None = None
+        self._keys: Keys | None = None  # the request's own keys, lower-cased on first use
 
     def __call__(self, key: str) -> tuple[str, ...] | None:
         keys = self._keys
         if keys is None:
-            keys = self._keys = self._build()
+            keys = self._keys = normalize(self._context)
         found = keys.get(key)
-        if found is None and key in _CLOCK_KEYS:
-            now = time.time()
-            keys["aws:epochtime"] = (str(int(now)),)
-            keys["aws:currenttime"] = (datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),)
-            found = keys[key]
+        if found is None:
+            found = principal_keys(self._principal).get(key)
+        if found is None:
+            if key == "aws:resourceaccount" and self._resource_account:
+                return (self._resource_account,)
+            if key in _CLOCK_KEYS:
+                return clock_keys()[key]
         return found
-
-    def _build(self) -> dict[str, tuple[str, ...]]:
-        keys = principal_keys(self._request.principal)
-        if self._resource_account:
-            keys["aws:resourceaccount"] = (self._resource_account,)
-        keys.update(normalize(self._request.context))  # what the request says wins
-        return keys

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from ..errors import InputError
 from .conditions import ConditionCheck, ConditionSyntaxError, compile_conditions
+from .messages import POLICY_NOUNS
 from .model import PolicyKind, StatementRef
 from .principals import PrincipalSpec, PrincipalSyntaxError, parse_principal
 from .variables import TemplatePatterns, parse_template
@@ -64,10 +65,9 @@ class Statement:
     principal: PrincipalSpec | None
     not_principal: bool
     conditions: tuple[ConditionCheck, ...]
-
-    @property
-    def effect(self) -> Literal["Allow", "Deny"]:
-        return self.ref.effect
+    effect: Literal["Allow", "Deny"]
+    label: str  # ref.label(), computed once for traces
+    allows_line: str  # the trace line when this statement is the one that allows
 
 
 class Policy:
@@ -231,8 +231,9 @@ def _compile_statement(statement: Any, index: int, name: str, kind: PolicyKind, 
     conditions = (
         compile_conditions(statement["Condition"], substitute=substitute) if "Condition" in statement else ()
     )
+    ref = StatementRef(name, kind, sid or None, index, effect)
     return Statement(
-        ref=StatementRef(name, kind, sid or None, index, effect),
+        ref=ref,
         action_patterns=tuple(actions),
         actions=WildcardSet([(a.lower(),) for a in actions]),
         not_action=action_key == "NotAction",
@@ -241,4 +242,7 @@ def _compile_statement(statement: Any, index: int, name: str, kind: PolicyKind, 
         principal=principal,
         not_principal=principal_key == "NotPrincipal",
         conditions=conditions,
+        effect=ref.effect,
+        label=ref.label(),
+        allows_line=f"{POLICY_NOUNS[kind]}: {ref.label()} allows",
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .wildcard import Literal, Part, Parts, WildcardSet, compiled, plain_text, translate
 
@@ -73,6 +74,11 @@ def resolve(template: Template, lookup: ContextLookup) -> Parts | None:
     return tuple(out)
 
 
+@lru_cache(maxsize=4096)
+def _resolved_matcher(parts: Parts, arn: bool) -> Callable[[str], re.Match[str] | None]:
+    return compiled(translate(parts, arn=arn))
+
+
 class TemplatePatterns:
     """Wildcard patterns that may hold variables: fixed ones are compiled once, the others per request."""
 
@@ -88,7 +94,7 @@ class TemplatePatterns:
             return True
         for template in self._dynamic:
             parts = resolve(template, lookup)
-            if parts is not None and compiled(translate(parts, arn=self._arn))(text) is not None:
+            if parts is not None and _resolved_matcher(parts, self._arn)(text) is not None:
                 return True
         return False
 
