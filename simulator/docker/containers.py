@@ -173,6 +173,10 @@ class ContainerDriver:
                 if err.status_code != 409:  # 409: removal already in progress
                     raise
 
+    def remove_volume(self, name: str) -> None:
+        with contextlib.suppress(NotFound):
+            self._api.remove_volume(name, force=True)
+
     def logs(self, container_id: str) -> Iterator[bytes]:
         """Lines of stdout+stderr as they come, until the container stops."""
         return self._api.logs(container_id, stream=True, follow=True, stdout=True, stderr=True)

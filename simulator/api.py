@@ -1,0 +1,258 @@
+"""`Simulator`: one object that owns a backend, the gateway, the endpoints and a task network, and runs
+tasks on them.
+
+    with Simulator(world="world.yaml") as sim:
+        result = sim.run_task("taskdef.json")
+        assert result.exit_code == 0, result.to_json()
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import boto3
+
+from .backend import make_backend
+from .backend.base import Backend
+from .diagnosis import PHASE_EXECUTION, PHASE_RUNTIME, WHY_RUNTIME, Denial, diagnose
+from .docker.client import docker_client
+from .docker.containers import ContainerDriver
+from .docker.labels import new_owner_id
+from .docker.network import TaskNetwork
+from .docker.reaper import reap_leftovers
+from .ecs.failures import LaunchType
+from .endpoints.server import EndpointServer
+from .gateway import DecisionRecord, Gateway
+from .iam import evaluate
+from .iam.model import AuthzRequest, Decision, PolicySet
+from .iam.principals import principal_from_arn
+from .phases.task_start.units import StartUnit
+from .sessions import Session, SessionRegistry
+from .task_runner import TaskRun
+from .taskdef import TaskDefinition, apply_overrides, load_taskdef
+from .world import BackendPolicyStore, SeededWorld, World, load_world, seed, world_from_dict
+
+ENDPOINT_PORT = 80  # SDKs look for the relative credentials URI at http://169.254.170.2:80
+GATEWAY_PORT = 4566  # what task containers see as AWS_ENDPOINT_URL on 169.254.170.2
+
+WorldInput = str | Path | Mapping[str, Any] | World | None
+
+
+@dataclass
+class _DecisionLog:
+    """Routes the gateway's decision records to the task and phase whose session made the call."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    by_label: dict[str, list[tuple[DecisionRecord, str]]] = field(default_factory=dict)
+    why_now: dict[str, str] = field(default_factory=dict)  # label -> why of the unit running now
+
+    def record(self, record: DecisionRecord) -> None:
+        if not record.session_label:
+            return
+        with self.lock:
+            why = self.why_now.get(record.session_label, WHY_RUNTIME)
+            self.by_label.setdefault(record.session_label, []).append((record, why))
+
+    def take(self, label: str) -> list[tuple[DecisionRecord, str]]:
+        with self.lock:
+            self.why_now.pop(label, None)
+            return self.by_label.pop(label, [])
+
+
+class Simulator:
+    """Start once, run many tasks. Everything started is labelled and removed on exit, also on errors."""
+
+    def __init__(
+        self,
+        world: WorldInput = None,
+        *,
+        backend: Backend | None = None,
+        launch_type: LaunchType | str = LaunchType.FARGATE,
+        cluster: str = "default",
+    ) -> None:
+        self.world = _load_world(world)
+        self.launch_type = LaunchType(str(launch_type).upper())
+        self.cluster = cluster
+        self.owner_id = new_owner_id()
+        self._backend = backend or make_backend(region=self.world.region, account=self.world.account)
+        self._stack = contextlib.ExitStack()
+        self.sessions = SessionRegistry()
+        self._decisions = _DecisionLog()
+        self.seeded: SeededWorld | None = None
+        self.policies: BackendPolicyStore | None = None
+        self.gateway: Gateway | None = None
+        self.endpoints: EndpointServer | None = None
+        self.network: TaskNetwork | None = None
+        self.driver: ContainerDriver | None = None
+        self._admin: boto3.Session | None = None
+
+    # --- lifecycle ----------------------------------------------------------------------------
+    def __enter__(self) -> Self:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        client = docker_client()
+        self._stack.callback(client.close)
+        reap_leftovers(client)
+        self.driver = ContainerDriver(client)
+        self._stack.enter_context(self._backend)
+        self.seeded = seed(self.world, self._backend)
+        self._admin = self._backend.admin_session()
+        self.policies = BackendPolicyStore.for_backend(self._backend, self.world)
+        self.gateway = self._stack.enter_context(
+            Gateway(
+                self._backend.endpoint_url,
+                self.sessions,
+                self.policies,
+                region=self.world.region,
+                on_decision=self._decisions.record,
+            )
+        )
+        self.endpoints = self._stack.enter_context(EndpointServer())
+        self.network = self._stack.enter_context(TaskNetwork.create(client, self.owner_id))
+        self.endpoints.start(self.network.gateway_ip)
+        endpoint_port = self.endpoints.addresses()[0][1]
+        gateway_port = self.gateway.add_listener(self.network.gateway_ip)
+        self.network.forward(ENDPOINT_PORT, endpoint_port)
+        self.network.forward(GATEWAY_PORT, gateway_port)
+
+    def stop(self) -> None:
+        self._stack.close()
+
+    # --- tasks --------------------------------------------------------------------------------
+    def run_task(
+        self,
+        taskdef: str | Path | Mapping[str, Any] | TaskDefinition,
+        *,
+        overrides: Mapping[str, Any] | None = None,
+        log_sink: Callable[[str, str], None] | None = None,
+        on_event: Callable[[str, Any], None] | None = None,
+    ) -> Any:
+        """Run a task to completion and return its ``TaskResult``."""
+        return self.start_task(taskdef, overrides=overrides, log_sink=log_sink, on_event=on_event).wait()
+
+    def start_task(
+        self,
+        taskdef: str | Path | Mapping[str, Any] | TaskDefinition,
+        *,
+        overrides: Mapping[str, Any] | None = None,
+        log_sink: Callable[[str, str], None] | None = None,
+        on_event: Callable[[str, Any], None] | None = None,
+    ) -> TaskRun:
+        """Start a task in the background (RunTask returns at once); ``.wait()`` / ``.stop()`` on the result."""
+        if self.gateway is None:
+            raise RuntimeError("Simulator is not started: use it as a context manager")
+        definition = taskdef if isinstance(taskdef, TaskDefinition) else load_taskdef(taskdef)
+        if overrides:
+            definition = apply_overrides(definition, overrides)
+        run = TaskRun(self, definition, log_sink=log_sink, on_event=on_event)
+        run.start()
+        return run
+
+    def client(self, service: str, **kwargs: Any) -> Any:
+        """A boto3 client bound to the backend with admin rights, for setting up and asserting state."""
+        assert self._admin is not None
+        return self._admin.client(
+            service, endpoint_url=self._backend.endpoint_url, region_name=self.world.region, **kwargs
+        )
+
+    # --- used by TaskRun ----------------------------------------------------------------------
+    @property
+    def backend(self) -> Backend:
+        return self._backend
+
+    @property
+    def admin(self) -> boto3.Session:
+        assert self._admin is not None
+        return self._admin
+
+    def set_current_unit(self, label: str, unit: StartUnit | None) -> None:
+        with self._decisions.lock:
+            if unit is None:
+                self._decisions.why_now.pop(label, None)
+            else:
+                self._decisions.why_now[label] = unit.why
+
+    def authorize(self, session: Session, action: str, resource: str) -> Decision:
+        """The identity-side decision for ``session`` (used to tell whether the other role would allow)."""
+        assert self.policies is not None
+        principal_policies = self.policies.principal_policies(session.principal)
+        info = self.policies.resource_info(resource) if resource != "*" else None
+        policies = PolicySet(
+            identity=principal_policies.identity,
+            boundary=principal_policies.boundary,
+            scps=principal_policies.scps,
+            resource=info.policy if info else None,
+        )
+        return evaluate(AuthzRequest(session.principal, action, resource), policies)
+
+    def denials_for(
+        self, labels: Mapping[str, tuple[str, Session]], other: Mapping[str, Session | None]
+    ) -> list[Denial]:
+        """Denials recorded for the sessions ``labels`` (label -> (phase, session)); ``other`` maps a phase to
+        the task's other role session, for wrong-role detection."""
+        denials = []
+        for label, (phase, session) in labels.items():
+            for record, why in self._decisions.take(label):
+                if record.decision.allowed:
+                    continue
+                other_session = other.get(phase)
+                other_decision = (
+                    self.authorize(other_session, record.action, record.resource) if other_session else None
+                )
+                text, fix, other_allows = diagnose(
+                    phase=phase,
+                    role_arn=session.principal.role_arn or session.principal.arn,
+                    action=record.action,
+                    resource=record.resource,
+                    decision=record.decision,
+                    why=why if phase == PHASE_EXECUTION else WHY_RUNTIME,
+                    other_role_arn=other_session.principal.role_arn if other_session else None,
+                    other_role_decision=other_decision,
+                )
+                denials.append(
+                    Denial(
+                        phase=phase,
+                        role_arn=session.principal.role_arn or session.principal.arn,
+                        action=record.action,
+                        resource=record.resource,
+                        decision=record.decision,
+                        error_code=record.error_code,
+                        message=record.message,
+                        diagnosis=text,
+                        fix=fix,
+                        other_role_allows=other_allows,
+                        deciding=[s.label() for s in record.decision.statements],
+                    )
+                )
+        return denials
+
+
+def _load_world(world: WorldInput) -> World:
+    if isinstance(world, World):
+        return world
+    if world is None:
+        return world_from_dict({}, source="<default world>")
+    if isinstance(world, Mapping):
+        return world_from_dict(dict(world), source="<world>")
+    path = Path(world)
+    return load_world(path)
+
+
+__all__ = ["PHASE_EXECUTION", "PHASE_RUNTIME", "Simulator", "principal_from_arn"]

@@ -1,0 +1,201 @@
+"""`ecs-sim` command line: run, check, simulate.
+
+Progress and container logs go to stderr, results to stdout; with ``--json`` stdout holds only the JSON
+document. Colours only on a terminal (and never with NO_COLOR). Any ``EcsSimError`` becomes one red
+line and its exit code; ``--debug`` keeps tracebacks.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+from rich.console import Console
+from rich.markup import escape
+
+from .errors import EXIT_USAGE, EcsSimError, InputError
+
+EXIT_INTERRUPTED = 130
+WORLD_ENV = "ECS_SIM_WORLD"
+
+
+def _consoles() -> tuple[Console, Console]:
+    # Rich honours NO_COLOR and turns colour off when the stream is not a terminal.
+    return Console(), Console(stderr=True)
+
+
+def _fail(err: EcsSimError, debug: bool) -> NoReturn:
+    if debug:
+        raise err
+    _, errors = _consoles()
+    errors.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False)
+    sys.exit(err.exit_code)
+
+
+def _sigterm_as_interrupt() -> None:
+    # SIGTERM stops a run the same way Ctrl-C does: task stopped, everything removed.
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def resolve_task_inputs(taskdef: str, world: str | None) -> tuple[Path, Path | None]:
+    """TASKDEF may be a sample task folder holding taskdef.json (and world.yaml)."""
+    path = Path(taskdef)
+    if path.is_dir():
+        candidate = path / "taskdef.json"
+        if not candidate.is_file():
+            raise InputError(f"folder {path} has no taskdef.json", where=str(path))
+        if world is None:
+            for name in ("world.yaml", "world.yml", "world.json"):
+                if (path / name).is_file():
+                    world = str(path / name)
+                    break
+        path = candidate
+    elif not path.is_file():
+        raise InputError("no such file", where=str(path))
+    if world is not None and not Path(world).is_file():
+        raise InputError("no such world file", where=world)
+    return path, Path(world) if world else None
+
+
+def _parse_override(values: tuple[str, ...]) -> dict[str, Any]:
+    """--override takes RunTask `overrides` JSON, inline or @file; several are merged."""
+    merged: dict[str, Any] = {}
+    for value in values:
+        text = Path(value[1:]).read_text() if value.startswith("@") else value
+        try:
+            document = json.loads(text)
+        except ValueError as err:
+            raise InputError(f"--override is not JSON: {err}", where=value[:60]) from err
+        if not isinstance(document, dict):
+            raise InputError("--override must be a JSON object (RunTask overrides)", where=value[:60])
+        merged.update(document)
+    return merged
+
+
+class _Group(click.Group):
+    """Usage errors exit 64 (EX_USAGE) as SPEC.md says, not click's 2 (which means "failed to start")."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        try:
+            return super().main(*args, **kwargs)
+        except click.UsageError as error:
+            error.show()
+            sys.exit(EXIT_USAGE)
+        except click.ClickException as error:
+            error.show()
+            sys.exit(EXIT_USAGE)
+        except (KeyboardInterrupt, click.Abort):
+            sys.exit(EXIT_INTERRUPTED)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="ecs-sim")
+def main() -> None:
+    """Run Amazon ECS task definitions locally, with the task execution role and the task role enforced."""
+
+
+@main.command()
+@click.argument("taskdef")
+@click.option(
+    "--world", envvar=WORLD_ENV, help="World file (YAML/JSON). Default: world.yaml beside a sample task."
+)
+@click.option("--override", "overrides", multiple=True, help="RunTask overrides JSON (or @file).")
+@click.option(
+    "--launch-type",
+    type=click.Choice(["FARGATE", "EC2"], case_sensitive=False),
+    default="FARGATE",
+    envvar="ECS_SIM_LAUNCH_TYPE",
+    show_default=True,
+    help="Whose failure wording to use.",
+)
+@click.option(
+    "--backend",
+    type=click.Choice(["moto", "localstack", "url"]),
+    envvar="ECS_SIM_BACKEND",
+    help="AWS backend (default: embedded moto).",
+)
+@click.option("--endpoint-url", envvar="ECS_SIM_BACKEND_URL", help="Backend endpoint URL (localstack/url).")
+@click.option("--json", "as_json", is_flag=True, help="Print only the result document on stdout.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress or container logs.")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+def run(
+    taskdef: str,
+    world: str | None,
+    overrides: tuple[str, ...],
+    launch_type: str,
+    backend: str | None,
+    endpoint_url: str | None,
+    as_json: bool,
+    quiet: bool,
+    debug: bool,
+) -> None:
+    """Run TASKDEF (a task definition JSON file, or a sample task folder) end to end."""
+    from .api import Simulator
+    from .backend import make_backend
+    from .report import ProgressPrinter, print_result
+    from .world import load_world, world_from_dict
+
+    out, err = _consoles()
+    _sigterm_as_interrupt()
+    try:
+        taskdef_path, world_path = resolve_task_inputs(taskdef, world)
+        the_world = load_world(world_path) if world_path else world_from_dict({}, source="<default world>")
+        the_backend = make_backend(backend, endpoint_url, region=the_world.region, account=the_world.account)
+        progress = ProgressPrinter(err, quiet=quiet)
+        with Simulator(the_world, backend=the_backend, launch_type=launch_type) as sim:
+            progress.started(sim)
+            run_ = sim.start_task(
+                taskdef_path,
+                overrides=_parse_override(overrides),
+                log_sink=progress.log_line,
+                on_event=progress.event,
+            )
+            try:
+                result = run_.wait()
+            except KeyboardInterrupt:
+                err.print("[yellow]interrupted: stopping the task (UserInitiated)[/]")
+                result = run_.result
+                result.interrupted = True
+    except EcsSimError as error:
+        _fail(error, debug)
+    if as_json:
+        out.print_json(json.dumps(result.to_json()))
+    else:
+        print_result(out, result)
+    sys.exit(EXIT_INTERRUPTED if result.interrupted else result.exit_code)
+
+
+@main.command()
+@click.argument("request", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the decisions as JSON.")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+def simulate(request: str, as_json: bool, debug: bool) -> None:
+    """Evaluate REQUEST.json (one IAM request or an array of them) offline, like simulate-custom-policy."""
+    from .iam.simulate import simulate as run_simulation
+
+    out, _ = _consoles()
+    try:
+        path = Path(request)
+        if not path.is_file():
+            raise InputError("no such file", where=request)
+        try:
+            document = json.loads(path.read_text())
+        except ValueError as error:
+            raise InputError(f"not valid JSON: {error}", where=request) from error
+        results = run_simulation(document, source=request)
+    except EcsSimError as error:
+        _fail(error, debug)
+    if as_json:
+        out.print_json(json.dumps([r.to_json() for r in results]))
+    else:
+        for result in results:
+            out.print(escape(result.render_text()), highlight=False)
+    sys.exit(0 if all(r.to_json()["decision"] == "Allow" for r in results) else 1)

@@ -1,0 +1,157 @@
+"""The task as `aws ecs describe-tasks` shows it, kept up to date while the simulator runs it."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from .failures import truncate
+from .lifecycle import (
+    TASK_TIMESTAMP_ON_ENTER,
+    ContainerStatus,
+    TaskStatus,
+    check_container_transition,
+    check_task_transition,
+)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(ts: datetime | None) -> str | None:
+    return ts.isoformat() if ts else None
+
+
+@dataclass
+class ContainerRecord:
+    name: str
+    image: str
+    essential: bool
+    last_status: ContainerStatus = ContainerStatus.PENDING
+    exit_code: int | None = None
+    reason: str | None = None
+    health_status: str = "UNKNOWN"
+    docker_id: str | None = None
+    image_digest: str | None = None
+    container_arn: str = ""
+
+    def to_json(self, task_arn: str) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "containerArn": self.container_arn,
+            "taskArn": task_arn,
+            "name": self.name,
+            "image": self.image,
+            "lastStatus": self.last_status.value,
+            "healthStatus": self.health_status,
+            "essential": self.essential,
+        }
+        if self.image_digest:
+            doc["imageDigest"] = self.image_digest
+        if self.docker_id:
+            doc["runtimeId"] = self.docker_id
+        if self.exit_code is not None:
+            doc["exitCode"] = self.exit_code
+        if self.reason:
+            doc["reason"] = self.reason
+        return doc
+
+
+@dataclass
+class TaskRecord:
+    """Status changes go through ``set_status``/``set_container_status`` so that only ECS's transitions
+    happen and every timestamp is stamped once."""
+
+    cluster_arn: str
+    task_definition_arn: str
+    family: str
+    revision: int
+    launch_type: str
+    region: str
+    account: str
+    task_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    last_status: TaskStatus = TaskStatus.PROVISIONING
+    desired_status: str = "RUNNING"
+    stop_code: str | None = None
+    stopped_reason: str | None = None
+    containers: list[ContainerRecord] = field(default_factory=list)
+    cpu: str | None = None
+    memory: str | None = None
+    health_status: str = "UNKNOWN"
+    timestamps: dict[str, datetime] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        self.timestamps.setdefault("createdAt", now())
+
+    @property
+    def task_arn(self) -> str:
+        cluster = self.cluster_arn.rsplit("/", 1)[-1]
+        return f"arn:aws:ecs:{self.region}:{self.account}:task/{cluster}/{self.task_id}"
+
+    def container(self, name: str) -> ContainerRecord:
+        return next(c for c in self.containers if c.name == name)
+
+    def stamp(self, name: str) -> None:
+        with self._lock:
+            self.timestamps.setdefault(name, now())
+
+    def set_status(self, status: TaskStatus) -> None:
+        with self._lock:
+            if status == self.last_status:
+                return
+            check_task_transition(self.last_status, status)
+            self.last_status = status
+            if field_name := TASK_TIMESTAMP_ON_ENTER.get(status):
+                self.timestamps.setdefault(field_name, now())
+
+    def request_stop(self, stop_code: str, reason: str) -> bool:
+        """First stop request wins, as on ECS; returns whether this one did."""
+        with self._lock:
+            if self.desired_status == "STOPPED":
+                return False
+            self.desired_status = "STOPPED"
+            self.stop_code = stop_code
+            self.stopped_reason = truncate(reason)
+            return True
+
+    def set_container_status(
+        self, name: str, status: ContainerStatus, *, exit_code: int | None = None, reason: str | None = None
+    ) -> None:
+        with self._lock:
+            record = self.container(name)
+            if status != record.last_status:
+                check_container_transition(record.last_status, status)
+                record.last_status = status
+            if exit_code is not None:
+                record.exit_code = exit_code
+            if reason and not record.reason:  # the first error wins (task_manager.go ApplyingError)
+                record.reason = truncate(reason)
+
+    def to_json(self) -> dict[str, Any]:
+        with self._lock:
+            doc: dict[str, Any] = {
+                "taskArn": self.task_arn,
+                "clusterArn": self.cluster_arn,
+                "taskDefinitionArn": self.task_definition_arn,
+                "group": f"family:{self.family}",
+                "launchType": self.launch_type,
+                "lastStatus": self.last_status.value,
+                "desiredStatus": self.desired_status,
+                "healthStatus": self.health_status,
+                "containers": [c.to_json(self.task_arn) for c in self.containers],
+            }
+            if self.cpu:
+                doc["cpu"] = self.cpu
+            if self.memory:
+                doc["memory"] = self.memory
+            if self.stop_code:
+                doc["stopCode"] = self.stop_code
+            if self.stopped_reason:
+                doc["stoppedReason"] = self.stopped_reason
+            for name, ts in sorted(self.timestamps.items()):
+                doc[name] = iso(ts)
+            return doc
