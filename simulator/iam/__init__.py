@@ -15,6 +15,7 @@ from .model import (
 )
 from .policy import MalformedPolicyDocument, Policy, parse_policy
 from .principals import principal_from_arn
+from .simulate import SimulationResult, simulate
 
 __all__ = [
     "AuthzRequest",
@@ -27,9 +28,11 @@ __all__ = [
     "PolicySet",
     "Principal",
     "PrincipalType",
+    "SimulationResult",
     "StatementRef",
     "denial_message",
     "evaluate",
     "parse_policy",
     "principal_from_arn",
+    "simulate",
 ]
