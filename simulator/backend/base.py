@@ -1,0 +1,57 @@
+"""What every AWS backend offers the rest of the simulator: an endpoint URL and admin credentials.
+
+The backend only serves the AWS APIs; it never decides permissions (that is the gateway's job), so
+``admin_session()`` credentials reach it directly and are accepted for everything.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Protocol, Self, runtime_checkable
+
+import boto3
+
+
+@runtime_checkable
+class Backend(Protocol):
+    endpoint_url: str
+    region: str
+    account: str
+
+    def admin_session(self) -> boto3.Session:
+        """A boto3 session whose clients act in ``account`` on the backend, bypassing the gateway.
+        Pass ``endpoint_url`` to every client (``session.client("s3", endpoint_url=b.endpoint_url)``)."""
+        ...
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+
+class BackendLifecycle:
+    """Context manager plumbing shared by the backends: ``stop()`` runs even when ``start()`` fails."""
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

@@ -1,0 +1,180 @@
+"""moto's server running in this process on 127.0.0.1, on a free port (the default backend).
+
+How moto picks the account of a request (moto 5, ``BaseResponse.get_current_account``): env
+``MOTO_ACCOUNT_ID`` first, then the ``x-moto-account-id`` header, then the account that owns the
+request's access key in moto's IAM (``moto.iam.models.get_account_id_from``), else 123456789012.
+STS ``AssumeRole`` registers the keys it issues in the role's account, so sessions of world roles land
+in the world's account by themselves. The admin credentials are made the same way: a temporary access
+key created directly in the account's IAM backend, so no process-wide setting is needed.
+
+moto keeps its state in module globals: every ``EmbeddedMoto`` in one process shares it. Instances for
+different accounts are isolated; instances for the same account at the same time share that account.
+An account's state is wiped when the first instance using it starts and when the last one stops.
+Starting one also makes moto's KMS create key pairs lazily (see ``_LazyPrivateKey``), process-wide.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+from collections import Counter
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+import boto3
+import moto.kms.models as moto_kms_models
+from moto.core.base_backend import BackendDict, backend_lock
+from moto.iam.aws_managed_policies import aws_managed_policies_data
+from moto.iam.models import AWSManagedPolicy, IAMBackend, iam_backends
+from moto.server import ThreadedMotoServer
+
+from ..errors import EnvironmentProblem
+from .base import BackendLifecycle
+
+DEFAULT_ACCOUNT = "123456789012"
+DEFAULT_REGION = "us-east-1"
+
+_accounts_lock = threading.Lock()
+_accounts_in_use: Counter[str] = Counter()
+
+
+def _wipe_account(account: str) -> None:
+    """Drop every service's state for ``account``. Only S3 is reset first, to free its bucket names
+    (a global namespace); resetting IAM would reload the managed policies of every partition."""
+    with backend_lock:
+        for backend_dict in list(BackendDict._instances):
+            account_backend = backend_dict.pop(account, None)
+            if account_backend is not None and backend_dict.service_name == "s3":
+                account_backend.reset()
+
+
+@cache
+def _aws_managed_data() -> dict[str, Any]:
+    return json.loads(aws_managed_policies_data)
+
+
+def _load_aws_managed_policies(iam: IAMBackend) -> None:
+    """Give one account's IAM the AWS managed policies (AmazonECSTaskExecutionRolePolicy ...) from
+    moto's bundled data, as ``MOTO_IAM_LOAD_MANAGED_POLICIES`` would, but for this account and the
+    ``aws`` partition only: moto's switch loads them (~0.2 s) into every partition of every account
+    it touches, which ``get_account_id_from`` does on each request with an unknown key."""
+    if iam.aws_managed_policies:
+        return
+    policies = [
+        AWSManagedPolicy.from_data(name, iam.account_id, iam.region_name, data)
+        for name, data in _aws_managed_data().items()
+    ]
+    iam.aws_managed_policies = policies
+    iam.managed_policies.update({policy.arn: policy for policy in policies})
+
+
+class _LazyPrivateKey:
+    """moto makes an RSA-2048 key pair for every KMS key, symmetric ones too (about 0.5 s each on a
+    small machine); only Sign/Verify/GetPublicKey of asymmetric keys use it. Make it on first use."""
+
+    def __init__(self, make: Callable[[str], Any], key_spec: str) -> None:
+        self._make = make
+        self._key_spec = key_spec
+        self._key: Any = None
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        with self._lock:
+            if self._key is None:
+                self._key = self._make(self._key_spec)
+        return getattr(self._key, name)
+
+
+def _defer_kms_key_pairs() -> None:
+    if getattr(moto_kms_models.generate_private_key, "ecs_sim_lazy", False):
+        return
+    make = moto_kms_models.generate_private_key
+
+    def lazy(key_spec: str) -> Any:
+        return _LazyPrivateKey(make, key_spec)
+
+    lazy.ecs_sim_lazy = True  # type: ignore[attr-defined]
+    moto_kms_models.generate_private_key = lazy
+
+
+def _check_port_free(host: str, port: int) -> None:
+    # ThreadedMotoServer.start() waits forever when its thread fails to bind
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as err:
+            raise EnvironmentProblem(f"cannot start moto on {host}:{port}: {err.strerror}") from None
+
+
+class EmbeddedMoto(BackendLifecycle):
+    def __init__(
+        self,
+        *,
+        account: str = DEFAULT_ACCOUNT,
+        region: str = DEFAULT_REGION,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        load_managed_policies: bool = True,
+    ) -> None:
+        self.account = account
+        self.region = region
+        self._host = host
+        self._port = port
+        self._load_managed_policies = load_managed_policies
+        self._server: ThreadedMotoServer | None = None
+        self._admin_key: tuple[str, str] | None = None
+        self.endpoint_url = ""
+
+    def start(self) -> None:
+        if self._server is not None:
+            return
+        forced = os.environ.get("MOTO_ACCOUNT_ID")
+        if forced and forced != self.account:
+            raise EnvironmentProblem(
+                f"MOTO_ACCOUNT_ID={forced} is set: moto would put everything in that account, "
+                f"not in the world's account {self.account}; unset it"
+            )
+        _defer_kms_key_pairs()
+        with _accounts_lock:
+            if not _accounts_in_use[self.account]:
+                _wipe_account(self.account)
+            _accounts_in_use[self.account] += 1
+        if self._port:
+            _check_port_free(self._host, self._port)
+        # werkzeug logs every request at INFO on stderr
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        server = ThreadedMotoServer(ip_address=self._host, port=self._port, verbose=False)
+        self._server = server
+        server.start()
+        host, port = server.get_host_and_port()
+        self.endpoint_url = f"http://{host}:{port}"
+        iam = iam_backends[self.account]["aws"]
+        if self._load_managed_policies:
+            _load_aws_managed_policies(iam)
+        key = iam.create_temp_access_key()
+        self._admin_key = (key.access_key_id, key.secret_access_key)
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.stop()
+        with _accounts_lock:
+            _accounts_in_use[self.account] -= 1
+            if not _accounts_in_use[self.account]:
+                del _accounts_in_use[self.account]
+                _wipe_account(self.account)
+        self._admin_key = None
+
+    def admin_session(self) -> boto3.Session:
+        if self._admin_key is None:
+            raise RuntimeError("EmbeddedMoto.admin_session() called before start()")
+        key_id, secret = self._admin_key
+        return boto3.Session(aws_access_key_id=key_id, aws_secret_access_key=secret, region_name=self.region)
+
+    def __repr__(self) -> str:
+        return f"EmbeddedMoto(account={self.account!r}, region={self.region!r}, url={self.endpoint_url!r})"
