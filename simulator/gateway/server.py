@@ -1,0 +1,312 @@
+"""The authorizing gateway: an HTTP proxy that verifies, authorizes, then forwards to the AWS backend.
+
+Per request: read the SigV4 claims -> verify them against the session registry -> parse the operation
+from the botocore model -> derive the IAM checks -> ask the IAM engine -> forward, or answer with the
+service's own error. It knows principals and requests, nothing of tasks or phases.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from ..errors import EnvironmentProblem
+from ..policy_source import PolicySource
+from ..sessions import Session, SessionRegistry
+from .authorizer import Authorizer, DecisionRecord, RequestFacts
+from .catalog import catalog
+from .errors import ErrorResponse, ErrorStyle, Family, GatewayError, Problem, render, style_for
+from .lookups import BackendLookups, LookupCache
+from .parsing import IncomingRequest, ParsedRequest, is_query_compatible, parse_request
+from .resources import Place, checks_for, iam_prefix
+from .sigv4 import Credential, read_credential, verify
+from .upstream import HOP_BY_HOP, Upstream
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 20 * 1024 * 1024  # API request bodies; every JSON and query API caps far below this
+MAX_S3_BODY = 5 * 1024**3  # S3 PutObject's single-request limit
+_READ_PREFIXES = ("Get", "List", "Describe", "Head", "BatchGet")
+
+
+class Gateway:
+    """Authorizing proxy in front of ``backend_url``.
+
+    ``on_decision`` is called (from request threads) with every authorization made, allowed or denied.
+    """
+
+    def __init__(
+        self,
+        backend_url: str,
+        sessions: SessionRegistry,
+        policies: PolicySource,
+        *,
+        region: str,
+        on_decision: Callable[[DecisionRecord], None] | None = None,
+    ) -> None:
+        self.region = region
+        self._sessions = sessions
+        self._policies = policies
+        self._upstream = Upstream(backend_url)
+        self._authorizer = Authorizer(policies, on_decision)
+        self._lookup_cache = LookupCache()
+        self._servers: list[ThreadingHTTPServer] = []
+        self._threads: list[threading.Thread] = []
+        self._port = 0
+        self._lock = threading.Lock()
+
+    # --- lifecycle --------------------------------------------------------------------------------------
+
+    def start(self, hosts: Sequence[str] = ("127.0.0.1",), port: int = 0) -> None:
+        if self._servers:
+            return
+        catalog()  # load botocore's loader before the first request, not during it
+        try:
+            for host in hosts:
+                self._listen(host, port or self._port)
+        except BaseException:
+            self.stop()
+            raise
+
+    def add_listener(self, host: str) -> int:
+        """Listen on ``host`` too, on the gateway's port if free there, else on a new one; returns it."""
+        try:
+            return self._listen(host, self._port)
+        except EnvironmentProblem:
+            return self._listen(host, 0)
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._port}"
+
+    def stop(self) -> None:
+        with self._lock:
+            servers, self._servers = self._servers, []
+            threads, self._threads = self._threads, []
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+        for thread in threads:
+            thread.join(timeout=5)
+        self._upstream.close()
+
+    def __enter__(self) -> Gateway:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _listen(self, host: str, port: int) -> int:
+        try:
+            server = _Server((host, port), _handler_for(self))
+        except OSError as err:
+            raise EnvironmentProblem(f"gateway cannot listen on {host}:{port}: {err.strerror}") from None
+        bound = server.server_address[1]
+        thread = threading.Thread(target=server.serve_forever, name=f"gateway-{host}:{bound}", daemon=True)
+        thread.start()
+        with self._lock:
+            self._servers.append(server)
+            self._threads.append(thread)
+            if not self._port:
+                self._port = bound
+        return bound
+
+    # --- one request ------------------------------------------------------------------------------------
+
+    def handle(
+        self, request: IncomingRequest, credential: Credential | None
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        """Answer ``request``: the backend's response, or the service's error. Never raises."""
+        style = _style_of(request, credential)
+        head = request.method == "HEAD"
+        try:
+            if credential is None:
+                raise GatewayError(Problem.MISSING_AUTH)
+            session = verify(request, credential, self._sessions, datetime.now(UTC))
+            parsed = parse_request(request, credential.service)
+            style = _model_style(parsed, request)
+            if not session.superuser:
+                denial = self._authorize(request, credential, session, parsed, style)
+                if denial is not None:
+                    return _error(style, Problem.ACCESS_DENIED, denial, head)
+            response = self._forward(request)
+            if not parsed.operation_name.startswith(_READ_PREFIXES):
+                self._lookup_cache.clear()
+                self._policies.invalidate()
+            return response
+        except GatewayError as err:
+            return _error(style, err.problem, err.message, head)
+        except OSError as err:
+            log.warning("gateway: backend unreachable: %s", err)
+            return _error(style, Problem.BACKEND_UNAVAILABLE, None, head)
+
+    def _authorize(
+        self,
+        request: IncomingRequest,
+        credential: Credential,
+        session: Session,
+        parsed: ParsedRequest,
+        style: ErrorStyle,
+    ) -> str | None:
+        region = credential.region
+        lookups = BackendLookups(self._upstream, self._lookup_cache, session, region)
+        checks = checks_for(parsed, Place(region, session.principal.account), lookups)
+        facts = RequestFacts(
+            service=iam_prefix(parsed),
+            operation=parsed.operation_name,
+            region=region,
+            client_ip=request.client_ip,
+            error_code=Problem.ACCESS_DENIED.value[style.family].code,
+        )
+        denial = self._authorizer.authorize(session, facts, checks)
+        return denial.message if denial is not None else None
+
+    def _forward(self, request: IncomingRequest) -> tuple[int, list[tuple[str, str]], bytes]:
+        target = request.path + (f"?{request.query}" if request.query else "")
+        headers = [
+            (k, v) for k, v in request.headers.items() if k not in HOP_BY_HOP and k != "content-length"
+        ]
+        response = self._upstream.send(request.method, target, headers, request.body)
+        relayed = [
+            (k, v)
+            for k, v in response.headers
+            if k.lower() not in HOP_BY_HOP and (request.method == "HEAD" or k.lower() != "content-length")
+        ]
+        if request.method != "HEAD":
+            relayed.append(("Content-Length", str(len(response.body))))
+        return response.status, relayed, response.body
+
+
+def _style_of(request: IncomingRequest, credential: Credential | None) -> ErrorStyle:
+    """The error style before the operation is known: from the signing name, else from the request's shape."""
+    if credential is not None:
+        models = catalog().for_signing_name(credential.service)
+        if models:
+            return style_for(models[0].service_name, models[0].protocol, models[0].metadata)
+    if "x-amz-target" in request.headers:
+        return ErrorStyle(Family.JSON)
+    if "Action=" in request.query or request.body.startswith(b"Action="):
+        return ErrorStyle(Family.QUERY)
+    return ErrorStyle(Family.S3)
+
+
+def _model_style(parsed: ParsedRequest, request: IncomingRequest) -> ErrorStyle:
+    if is_query_compatible(parsed.service) and "x-amz-target" not in request.headers:
+        return ErrorStyle(Family.QUERY)  # a query-protocol client reads query errors
+    return style_for(parsed.service_name, parsed.service.protocol, parsed.service.metadata)
+
+
+def _error(
+    style: ErrorStyle, problem: Problem, message: str | None, head: bool
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    rendered: ErrorResponse = render(style, problem, message, head=head)
+    headers = list(rendered.headers)
+    headers.append(("Content-Length", str(len(rendered.body))))
+    return rendered.status, headers, rendered.body
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+
+def _handler_for(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
+    class Handler(_Handler):
+        pass
+
+    Handler.gateway = gateway
+    return Handler
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    gateway: Gateway
+
+    def do_request(self) -> None:
+        headers = _lower_headers(self.headers)
+        path, _, query = self.path.partition("?")
+        if path.startswith(("http://", "https://")):  # absolute-form request target (a proxy client)
+            path = "/" + path.split("/", 3)[-1] if path.count("/") >= 3 else "/"
+        partial = IncomingRequest(self.command, path, query, headers, b"", self.client_address[0])
+        try:
+            credential = read_credential(partial)
+            body = self._read_body(headers, credential)
+        except GatewayError as err:
+            self.close_connection = err.problem is Problem.TOO_LARGE
+            self._send(*_error(_style_of(partial, None), err.problem, err.message, self.command == "HEAD"))
+            return
+        request = IncomingRequest(self.command, path, query, headers, body, self.client_address[0])
+        try:
+            answer = self.gateway.handle(request, credential)
+        except Exception:  # a bug in the gateway: answer, never forward, keep serving
+            log.exception("gateway: internal error on %s %s", self.command, self.path)
+            answer = _error(_style_of(request, credential), Problem.INTERNAL, None, self.command == "HEAD")
+        self._send(*answer)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = do_request
+
+    def _read_body(self, headers: dict[str, str], credential: Credential | None) -> bytes:
+        limit = MAX_S3_BODY if credential is not None and credential.service == "s3" else MAX_BODY
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            return self._read_chunked(limit)
+        length_text = headers.get("content-length", "0") or "0"
+        if not length_text.isdigit():
+            raise GatewayError(Problem.MALFORMED_BODY, "Content-Length is not a number.")
+        length = int(length_text)
+        if length > limit:
+            raise GatewayError(Problem.TOO_LARGE)
+        return self.rfile.read(length) if length else b""
+
+    def _read_chunked(self, limit: int) -> bytes:
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            size_line = self.rfile.readline(1024).split(b";", 1)[0].strip()
+            try:
+                size = int(size_line, 16)
+            except ValueError:
+                self.close_connection = True
+                raise GatewayError(Problem.MALFORMED_BODY, "Malformed chunked request body.") from None
+            if size == 0:
+                while self.rfile.readline(1024).strip():  # trailers
+                    pass
+                return b"".join(chunks)
+            total += size
+            if total > limit:
+                raise GatewayError(Problem.TOO_LARGE)
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline(16)
+
+    def _send(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        reason = self.responses.get(status, ("",))[0]
+        lines = [f"HTTP/1.1 {status} {reason}"]
+        lines.extend(f"{name}: {value}" for name, value in headers)
+        if self.close_connection:
+            lines.append("Connection: close")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
+        self.wfile.write(head + body if len(body) < 65536 else head)
+        if len(body) >= 65536:
+            self.wfile.write(body)
+        self.log_request(status)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("gateway: %s - %s", self.address_string(), format % args)
+
+
+def _lower_headers(message: Any) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for name, value in message.items():
+        key = name.lower()
+        headers[key] = f"{headers[key]},{value}" if key in headers else value
+    return headers
