@@ -1,6 +1,7 @@
 """The credentials and task metadata endpoint that task containers reach at 169.254.170.2."""
 
 from .credentials import TaskCredentials
+from .docker_inspect import from_docker_inspect
 from .metadata import (
     ContainerMetadata,
     ContainerView,
@@ -28,4 +29,5 @@ __all__ = [
     "ViewProvider",
     "VolumeInfo",
     "docker_stats",
+    "from_docker_inspect",
 ]

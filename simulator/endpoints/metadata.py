@@ -28,7 +28,8 @@ class PortMapping:
 
 @dataclass(frozen=True)
 class NetworkInfo:
-    """One network of a container; the interface properties are only ever set for awsvpc."""
+    """One network of a container: for bridge-mode tasks ``network_mode`` is the Docker network's name
+    and the interface properties stay empty (the agent fills them for awsvpc only)."""
 
     network_mode: str
     ipv4_addresses: Sequence[str] = ()

@@ -6,6 +6,7 @@ Needs Docker and root (iptables); fails, never skips, without them. The boto3 te
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Iterator
 from dataclasses import replace
@@ -27,10 +28,10 @@ from simulator.endpoints import (
     ContainerMetadata,
     ContainerView,
     EndpointServer,
-    NetworkInfo,
     TaskCredentials,
     TaskMetadata,
     docker_stats,
+    from_docker_inspect,
 )
 
 pytestmark = pytest.mark.docker
@@ -119,12 +120,15 @@ def test_task_metadata_v4_and_docker_stats_from_inside_the_task(client, wired):
         memory=512,
         launch_type="EC2",
     )
-    app = ContainerMetadata(docker_id="", name="app", docker_name="", image=BUSYBOX, memory=128)
-    current = {"container": app}
+    docker_ids: list[str] = []
 
     def view() -> ContainerView:
-        container = current["container"]
-        return ContainerView(container, replace(task, containers=[container]))
+        # As a runner may do: the task's part from its state, Docker's part inspected on each request.
+        known = from_docker_inspect(client.api.inspect_container(docker_ids[0])) if docker_ids else {}
+        app = ContainerMetadata(
+            **{"docker_id": "", "docker_name": "", **known}, name="app", image=BUSYBOX, memory=128
+        )
+        return ContainerView(app, replace(task, containers=[app]))
 
     endpoint_id = server.register_container(view, docker_stats(client))
     script = (
@@ -141,16 +145,7 @@ def test_task_metadata_v4_and_docker_stats_from_inside_the_task(client, wired):
         labels=owner_labels("tests"),
     )
     try:
-        # As the runner does: the view learns the docker id once Docker created the container.
-        container.reload()
-        ip = container.attrs["NetworkSettings"]["Networks"][network.name]
-        current["container"] = replace(
-            app,
-            docker_id=container.id,
-            docker_name=container.name,
-            known_status="RUNNING",
-            networks=[NetworkInfo(network.name, [ip["IPAddress"]] if ip["IPAddress"] else [])],
-        )
+        docker_ids.append(container.id)
         container.start()
         assert container.wait(timeout=120)["StatusCode"] == 0
         container_json, task_json, stats_json, task_stats_json = container.logs().decode().splitlines()
@@ -164,6 +159,11 @@ def test_task_metadata_v4_and_docker_stats_from_inside_the_task(client, wired):
         "app",
         {"CPU": 2, "Memory": 128},
     )
+    assert (document["KnownStatus"], document["DockerName"]) == ("RUNNING", container.name)
+    [network_document] = document["Networks"]
+    assert network_document["NetworkMode"] == network.name
+    assert ipaddress.ip_address(network_document["IPv4Addresses"][0]) in ipaddress.ip_network(network.subnet)
+    assert "io.ecs-sim.owner" not in document.get("Labels", {})
     task_document = json.loads(task_json)
     assert task_document["TaskARN"] == task.task_arn and task_document["Limits"] == {
         "CPU": 0.25,
