@@ -37,8 +37,24 @@ def candidate_subnets() -> list[tuple[str, str]]:
     ]
 
 
+def specific_routes(route_table: str) -> list[ipaddress.IPv4Network]:
+    """Routes of ``/proc/net/route`` at least as specific as a /24 (a broader link-local route, such as
+    169.254.0.0/16 on eth0, loses to a network's own /24 and is no conflict)."""
+    routes = []
+    for line in route_table.splitlines()[1:]:
+        fields = line.split()
+        # Destination and Mask are little-endian hex.
+        destination = ipaddress.IPv4Address(int(fields[1], 16).to_bytes(4, "little"))
+        prefix = bin(int(fields[7], 16)).count("1")
+        if prefix >= 24:
+            routes.append(ipaddress.IPv4Network(f"{destination}/{prefix}", strict=False))
+    return routes
+
+
 def _subnets_in_use(client: docker.DockerClient) -> list[ipaddress.IPv4Network]:
-    used = []
+    """Subnets of every Docker network and of the host's specific routes."""
+    with open("/proc/net/route", encoding="ascii") as route_table:
+        used = specific_routes(route_table.read())
     for network in client.api.networks():
         for pool in (network.get("IPAM") or {}).get("Config") or []:
             subnet = ipaddress.ip_network(pool.get("Subnet", "::/128"), strict=False)

@@ -1,4 +1,4 @@
-"""Ownership labels: a reaper must only ever judge owners it can see to be dead."""
+"""Ownership labels (a reaper must only ever judge owners it can see to be dead) and subnet choice."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 from simulator.docker import labels
+from simulator.docker.network import specific_routes
 
 
 def exited_pid() -> int:
@@ -56,3 +57,15 @@ def test_owner_in_another_pid_namespace_is_never_judged():
 
 def test_unreadable_pid_is_never_judged():
     assert not labels.owner_is_dead({labels.MANAGED: "true", labels.PID: "not-a-pid"})
+
+
+ROUTE_TABLE = """Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT
+eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0
+eth0\t0000FEA9\t00000000\t0001\t0\t0\t1000\t0000FFFF\t0\t0\t0
+wlan0\t00ABFEA9\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0
+"""
+
+
+def test_only_routes_as_specific_as_a_task_network_block_a_subnet():
+    # The default route and a 169.254.0.0/16 link-local route do not; 169.254.171.0/24 on wlan0 does.
+    assert [str(route) for route in specific_routes(ROUTE_TABLE)] == ["169.254.171.0/24"]
