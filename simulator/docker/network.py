@@ -70,7 +70,8 @@ def remove_network(client: docker.DockerClient, network_id: str) -> None:
     except NotFound:
         return
     for container in network.attrs.get("Containers") or {}:
-        with contextlib.suppress(NotFound):
+        # NotFound, or "not connected" when a concurrent reaper got there first: removal decides.
+        with contextlib.suppress(APIError):
             network.disconnect(container, force=True)
     with contextlib.suppress(NotFound):
         network.remove()

@@ -5,7 +5,9 @@ Called at every simulator start, so a ``kill -9`` costs nothing but the time unt
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import docker
 from docker.errors import APIError, NotFound
@@ -23,6 +25,19 @@ class Reaped:
     networks: list[str] = field(default_factory=list)
     volumes: list[str] = field(default_factory=list)
     rules: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # "<what>: <Docker's reason>", left for the next start
+
+
+def _remove(reaped: Reaped, done: list[str], name: str, remove: Callable[[], None]) -> None:
+    """One leftover; a failure must not stop the simulator from starting, so it is only recorded."""
+    try:
+        remove()
+    except NotFound:
+        return  # another simulator's reaper was faster
+    except APIError as err:
+        reaped.failed.append(f"{name}: {err.explanation or err}")
+        return
+    done.append(name)
 
 
 def reap_leftovers(client: docker.DockerClient) -> Reaped:
@@ -34,24 +49,13 @@ def reap_leftovers(client: docker.DockerClient) -> Reaped:
 
     for container in client.containers.list(all=True, filters=MANAGED_FILTER):
         if owner_is_dead(container.labels):
-            try:
-                container.remove(force=True, v=True)
-                reaped.containers.append(container.name)
-            except NotFound:
-                pass
+            _remove(reaped, reaped.containers, container.name, partial(container.remove, force=True, v=True))
     for network in client.networks.list(filters=MANAGED_FILTER):
         if owner_is_dead(network.attrs.get("Labels") or {}):
-            remove_network(client, network.id)
-            reaped.networks.append(network.name)
+            _remove(reaped, reaped.networks, network.name, partial(remove_network, client, network.id))
     for volume in client.volumes.list(filters=MANAGED_FILTER):
         if owner_is_dead(volume.attrs.get("Labels") or {}):
-            try:
-                volume.remove(force=True)
-                reaped.volumes.append(volume.name)
-            except NotFound:
-                pass
-            except APIError:
-                pass  # still in use by a container of a live owner: its owner removes it
+            _remove(reaped, reaped.volumes, volume.name, partial(volume.remove, force=True))
 
     existing = {network["Name"] for network in client.api.networks()}
     for network_name, spec in rules:

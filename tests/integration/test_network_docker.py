@@ -199,3 +199,18 @@ def test_reap_spares_a_live_simulator(client, simulator):
     reap_leftovers(client)
     assert client.networks.get(simulator.network.id)
     assert f"ecs-sim:{simulator.network.name}" in nat_rules()
+
+
+def test_a_leftover_that_cannot_go_yet_is_reported_not_raised(client):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    volume = client.volumes.create(labels={**owner_labels("dead"), "io.ecs-sim.pid": str(dead.pid)})
+    user = client.containers.create(
+        BUSYBOX, ["true"], volumes={volume.name: {"bind": "/data"}}, labels=owner_labels("tests")
+    )
+    try:
+        reaped = reap_leftovers(client)
+        assert [failure.split(":")[0] for failure in reaped.failed] == [volume.name]
+    finally:
+        user.remove(force=True)
+    assert volume.name in reap_leftovers(client).volumes
