@@ -173,13 +173,9 @@ def _action(parsed: ParsedRequest, params: Mapping[str, Any] | None = None) -> s
 
 
 def _generic(parsed: ParsedRequest, place: Place, lookups: Lookups) -> list[Check]:
-    """Resource ARNs the request names itself (``...Arn`` members), else ``*``."""
+    """Resource ARNs the request names itself (top-level members holding an ARN), else ``*``."""
     action = _action(parsed)
-    arns = [
-        value
-        for name, value in parsed.params.items()
-        if name.lower().endswith("arn") and isinstance(value, str) and value.startswith("arn:")
-    ]
+    arns = [value for value in parsed.params.values() if isinstance(value, str) and value.startswith("arn:")]
     return [Check(action, arn) for arn in arns] or [Check(action, ANY)]
 
 

@@ -1,0 +1,454 @@
+"""The gateway between real boto3 clients and a real moto server: SigV4, IAM decisions, AWS errors.
+
+Every client signs with a session registered in the gateway; the policies come from a small
+in-memory PolicySource whose documents go through the real IAM engine.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from moto.server import ThreadedMotoServer
+
+from simulator.gateway import DecisionRecord, Gateway
+from simulator.iam import PolicyKind, PolicySet, parse_policy, principal_from_arn
+from simulator.iam.policy import Policy
+from simulator.policy_source import ResourceInfo
+from simulator.sessions import Session, SessionRegistry
+
+ACCOUNT = "123456789012"  # moto's account for access keys it does not know
+REGION = "us-east-1"
+ROLE = principal_from_arn(f"arn:aws:sts::{ACCOUNT}:assumed-role/app-role/task-1")
+ADMIN = Session(
+    "AKIAGATEWAYADMIN",
+    "admin-secret",
+    None,
+    None,
+    principal_from_arn(f"arn:aws:iam::{ACCOUNT}:root"),
+    superuser=True,
+)
+USER = Session("ASIAGATEWAYUSER1", "user-secret", "user-token", None, ROLE, label="task-1/runtime")
+
+
+def policy(kind: PolicyKind, *statements: dict[str, Any], name: str = "p") -> Policy:
+    return parse_policy({"Version": "2012-10-17", "Statement": list(statements)}, name=name, kind=kind)
+
+
+def allow(actions: str | list[str], resource: str = "*", **extra: Any) -> dict[str, Any]:
+    return {"Effect": "Allow", "Action": actions, "Resource": resource, **extra}
+
+
+@dataclass
+class MemoryPolicies:
+    """PolicySource for tests: identity policies per principal ARN, facts per resource ARN."""
+
+    identity: dict[str, list[Policy]] = field(default_factory=dict)
+    resources: dict[str, ResourceInfo] = field(default_factory=dict)
+    invalidations: int = 0
+
+    def principal_policies(self, principal) -> PolicySet:
+        return PolicySet(identity=tuple(self.identity.get(principal.arn, ())))
+
+    def resource_info(self, arn: str) -> ResourceInfo:
+        return self.resources.get(arn, ResourceInfo(arn, exists=False))
+
+    def invalidate(self) -> None:
+        self.invalidations += 1
+
+
+@pytest.fixture(scope="module")
+def moto_url() -> Iterator[str]:
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@dataclass
+class World:
+    gateway: Gateway
+    sessions: SessionRegistry
+    policies: MemoryPolicies
+    records: list[DecisionRecord]
+
+    def client(self, service: str, session: Session = USER, **config: Any) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.gateway.url,
+            region_name=REGION,
+            aws_access_key_id=session.access_key_id,
+            aws_secret_access_key=session.secret_access_key,
+            aws_session_token=session.session_token,
+            config=Config(retries={"max_attempts": 1}, **config),
+        )
+
+    def grant(self, *statements: dict[str, Any]) -> None:
+        self.policies.identity[ROLE.arn] = [policy(PolicyKind.IDENTITY, *statements)]
+
+
+@pytest.fixture
+def world(moto_url: str) -> Iterator[World]:
+    sessions = SessionRegistry()
+    sessions.register(ADMIN)
+    sessions.register(USER)
+    policies = MemoryPolicies()
+    records: list[DecisionRecord] = []
+    with Gateway(moto_url, sessions, policies, region=REGION, on_decision=records.append) as gateway:
+        yield World(gateway, sessions, policies, records)
+
+
+def denied(call, *args, **kwargs) -> tuple[str, str]:
+    with pytest.raises(ClientError) as err:
+        call(*args, **kwargs)
+    return err.value.response["Error"]["Code"], err.value.response["Error"]["Message"]
+
+
+def user_message(action: str, resource: str, *, quoted: bool = False) -> str:
+    shown = f'"{resource}"' if quoted else resource
+    return (
+        f"User: {ROLE.arn} is not authorized to perform: {action} on resource: {shown} "
+        f"because no identity-based policy allows the {action} action"
+    )
+
+
+# --- allowed and denied, per service ------------------------------------------------------------------
+
+
+def test_ssm_allowed_and_denied(world: World):
+    world.client("ssm", ADMIN).put_parameter(
+        Name="/app/host", Value="db.local", Type="String", Overwrite=True
+    )
+    world.grant(allow("ssm:GetParameter", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/app/*"))
+    ssm = world.client("ssm")
+    assert ssm.get_parameter(Name="/app/host")["Parameter"]["Value"] == "db.local"
+    arn = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/app/host"
+    assert denied(ssm.get_parameters, Names=["/app/host"]) == (
+        "AccessDeniedException",
+        user_message("ssm:GetParameters", arn),
+    )
+    actions = [(r.action, r.decision.effect, r.error_code) for r in world.records]
+    assert actions == [
+        ("ssm:GetParameter", "Allow", None),
+        ("ssm:GetParameters", "ImplicitDeny", "AccessDeniedException"),
+    ]
+    assert world.records[0].session_label == "task-1/runtime"
+
+
+def test_ssm_batch_first_denied_name_decides(world: World):
+    admin = world.client("ssm", ADMIN)
+    for name in ("/ok/a", "/secret/b"):
+        admin.put_parameter(Name=name, Value="v", Type="String", Overwrite=True)
+    world.grant(allow("ssm:GetParameters", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/ok/*"))
+    code, message = denied(world.client("ssm").get_parameters, Names=["/ok/a", "/secret/b"])
+    assert code == "AccessDeniedException"
+    assert "parameter/secret/b because" in message
+
+
+def test_s3_allowed_denied_and_bucket_policy_deny(world: World):
+    admin = world.client("s3", ADMIN)
+    admin.create_bucket(Bucket="app-config")
+    admin.put_object(Bucket="app-config", Key="prod.env", Body=b"FEATURE_X=1\n")
+    admin.put_object(Bucket="app-config", Key="private/keys", Body=b"k")
+    world.grant(allow(["s3:GetObject", "s3:GetBucketLocation", "s3:ListBucket"], "*"))
+    s3 = world.client("s3")
+    assert s3.get_object(Bucket="app-config", Key="prod.env")["Body"].read() == b"FEATURE_X=1\n"
+    assert s3.head_object(Bucket="app-config", Key="prod.env")["ContentLength"] == 12
+    assert "LocationConstraint" in s3.get_bucket_location(Bucket="app-config") or True
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket="app-config")["Contents"]] == [
+        "private/keys",
+        "prod.env",
+    ]
+    assert denied(s3.put_object, Bucket="app-config", Key="x", Body=b"1") == (
+        "AccessDenied",
+        user_message("s3:PutObject", "arn:aws:s3:::app-config/x", quoted=True),
+    )
+    bucket_policy = policy(
+        PolicyKind.RESOURCE,
+        {
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::app-config/private/*",
+        },
+        name="bucket-policy",
+    )
+    world.policies.resources["arn:aws:s3:::app-config"] = ResourceInfo(
+        "arn:aws:s3:::app-config", exists=True, policy=bucket_policy
+    )
+    code, message = denied(s3.get_object, Bucket="app-config", Key="private/keys")
+    assert code == "AccessDenied"
+    assert message == (
+        f'User: {ROLE.arn} is not authorized to perform: s3:GetObject on resource: "arn:aws:s3:::app-config/private/keys"'
+        " with an explicit deny in a resource-based policy"
+    )
+    with pytest.raises(ClientError) as err:
+        s3.head_object(Bucket="app-config", Key="private/keys")
+    assert err.value.response["Error"]["Code"] == "403"
+
+
+def test_secretsmanager_name_resolves_to_the_full_arn(world: World):
+    arn = world.client("secretsmanager", ADMIN).create_secret(Name="app/db", SecretString='{"pw":"x"}')["ARN"]
+    world.grant(
+        allow(
+            "secretsmanager:GetSecretValue", f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:app/db-??????"
+        )
+    )
+    sm = world.client("secretsmanager")
+    assert sm.get_secret_value(SecretId="app/db")["SecretString"] == '{"pw":"x"}'
+    assert sm.get_secret_value(SecretId=arn)["ARN"] == arn
+    assert denied(sm.describe_secret, SecretId="app/db") == (
+        "AccessDeniedException",
+        user_message("secretsmanager:DescribeSecret", arn),
+    )
+
+
+def test_kms_alias_resolves_to_the_key(world: World):
+    admin = world.client("kms", ADMIN)
+    key_arn = admin.create_key()["KeyMetadata"]["Arn"]
+    admin.create_alias(AliasName="alias/gw-app", TargetKeyId=key_arn)
+    blob = admin.encrypt(KeyId=key_arn, Plaintext=b"hello")["CiphertextBlob"]
+    key_policy = policy(
+        PolicyKind.RESOURCE,
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        },
+        name="key-policy",
+    )
+    world.policies.resources[key_arn] = ResourceInfo(key_arn, exists=True, policy=key_policy)
+    world.grant(allow("kms:Decrypt", key_arn))
+    kms = world.client("kms")
+    assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"hello"
+    assert kms.decrypt(CiphertextBlob=blob, KeyId="alias/gw-app")["Plaintext"] == b"hello"
+    assert denied(kms.encrypt, KeyId="alias/gw-app", Plaintext=b"x") == (
+        "AccessDeniedException",
+        user_message("kms:Encrypt", key_arn),
+    )
+
+
+def test_ecr_logs_sqs_sts(world: World):
+    world.client("ecr", ADMIN).create_repository(repositoryName="gw-app")
+    world.client("logs", ADMIN).create_log_group(logGroupName="/ecs/gw")
+    queue_url = world.client("sqs", ADMIN).create_queue(QueueName="gw-jobs")["QueueUrl"]
+    world.grant(
+        allow(["ecr:GetAuthorizationToken", "ecr:DescribeRepositories"]),
+        allow(
+            ["logs:CreateLogStream", "logs:PutLogEvents"],
+            f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/ecs/gw:*",
+        ),
+        allow("sqs:SendMessage", f"arn:aws:sqs:{REGION}:{ACCOUNT}:gw-jobs"),
+    )
+    ecr = world.client("ecr")
+    assert ecr.get_authorization_token()["authorizationData"]
+    assert (
+        ecr.describe_repositories(repositoryNames=["gw-app"])["repositories"][0]["repositoryName"] == "gw-app"
+    )
+    repo = f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/gw-app"
+    assert denied(ecr.batch_get_image, repositoryName="gw-app", imageIds=[{"imageTag": "latest"}]) == (
+        "AccessDeniedException",
+        user_message("ecr:BatchGetImage", repo),
+    )
+    logs = world.client("logs")
+    logs.create_log_stream(logGroupName="/ecs/gw", logStreamName="web/app/1")
+    logs.put_log_events(
+        logGroupName="/ecs/gw", logStreamName="web/app/1", logEvents=[{"timestamp": 1, "message": "hi"}]
+    )
+    assert denied(logs.create_log_group, logGroupName="/ecs/other") == (
+        "AccessDeniedException",
+        user_message(
+            "logs:CreateLogGroup", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/ecs/other:log-stream:"
+        ),
+    )
+    sqs = world.client("sqs")
+    assert sqs.send_message(QueueUrl=queue_url, MessageBody="job")["MessageId"]
+    assert denied(sqs.receive_message, QueueUrl=queue_url) == (
+        "AccessDenied",
+        user_message("sqs:ReceiveMessage", f"arn:aws:sqs:{REGION}:{ACCOUNT}:gw-jobs"),
+    )
+    # GetCallerIdentity needs no permission, as on AWS
+    assert world.client("sts").get_caller_identity()["Account"] == ACCOUNT
+
+
+# --- SigV4 refusals ----------------------------------------------------------------------------------
+
+
+def test_wrong_secret(world: World):
+    forged = Session(USER.access_key_id, "not-the-secret", USER.session_token, None, ROLE)
+    assert denied(world.client("sts", forged).get_caller_identity)[0] == "SignatureDoesNotMatch"
+    assert denied(world.client("s3", forged).list_buckets)[0] == "SignatureDoesNotMatch"
+    assert denied(world.client("ssm", forged).get_parameter, Name="/x")[0] == "InvalidSignatureException"
+    assert world.records == []
+
+
+def test_unknown_key(world: World):
+    stranger = Session("AKIANOBODYKNOWS1", "x", None, None, ROLE)
+    assert denied(world.client("sts", stranger).get_caller_identity) == (
+        "InvalidClientTokenId",
+        "The security token included in the request is invalid.",
+    )
+    assert denied(world.client("ssm", stranger).get_parameter, Name="/x")[0] == "UnrecognizedClientException"
+    assert denied(world.client("sqs", stranger).list_queues)[0] == "InvalidClientTokenId"
+    assert denied(world.client("s3", stranger).list_buckets)[0] == "InvalidAccessKeyId"
+
+
+def test_revoked_session_is_expired(world: World):
+    world.sessions.revoke(USER.access_key_id)
+    assert denied(world.client("sts").get_caller_identity) == (
+        "ExpiredToken",
+        "The security token included in the request is expired",
+    )
+    assert denied(world.client("ssm").get_parameter, Name="/x")[0] == "ExpiredTokenException"
+
+
+def test_unsigned_request(world: World):
+    request = urllib.request.Request(
+        world.gateway.url + "/", data=b"{}", headers={"X-Amz-Target": "AmazonSSM.GetParameter"}, method="POST"
+    )
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(request, timeout=10)
+    assert json.loads(err.value.read())["__type"] == "MissingAuthenticationTokenException"
+
+
+def test_presigned_url_through_the_gateway(world: World):
+    world.client("s3", ADMIN).create_bucket(Bucket="presigned")
+    world.client("s3", ADMIN).put_object(Bucket="presigned", Key="f.txt", Body=b"shared")
+    world.grant(allow("s3:GetObject", "arn:aws:s3:::presigned/*"))
+    s3 = world.client("s3", signature_version="s3v4")
+    url = s3.generate_presigned_url(
+        "get_object", Params={"Bucket": "presigned", "Key": "f.txt"}, ExpiresIn=60
+    )
+    with urllib.request.urlopen(url, timeout=10) as response:
+        assert response.read() == b"shared"
+
+
+# --- cross-service KMS ----------------------------------------------------------------------------------
+
+
+def _cmk(world: World) -> str:
+    key_arn = world.client("kms", ADMIN).create_key()["KeyMetadata"]["Arn"]
+    key_policy = policy(
+        PolicyKind.RESOURCE,
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        },
+        name="key-policy",
+    )
+    world.policies.resources[key_arn] = ResourceInfo(key_arn, exists=True, policy=key_policy)
+    return key_arn
+
+
+def test_secure_string_needs_kms_decrypt_via_ssm(world: World):
+    key_arn = _cmk(world)
+    world.client("ssm", ADMIN).put_parameter(
+        Name="/app/pw", Value="s3cr3t", Type="SecureString", KeyId=key_arn, Overwrite=True
+    )
+    param_arn = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/app/pw"
+    world.policies.resources[param_arn] = ResourceInfo(param_arn, exists=True, kms_key_arn=key_arn)
+    world.grant(allow("ssm:GetParameters", param_arn))
+    ssm = world.client("ssm")
+    code, message = denied(ssm.get_parameters, Names=["/app/pw"], WithDecryption=True)
+    assert code == "AccessDeniedException"
+    assert message.startswith(user_message("kms:Decrypt", key_arn) + " (Service: AWSKMS; Status Code: 400;")
+    via = world.records[-1]
+    assert (via.action, via.resource, via.via, via.decision.effect) == (
+        "kms:Decrypt",
+        key_arn,
+        "ssm",
+        "ImplicitDeny",
+    )
+    # without decryption KMS is not involved; with kms:Decrypt granted via SSM it passes
+    assert ssm.get_parameters(Names=["/app/pw"])["Parameters"][0]["Name"] == "/app/pw"
+    world.grant(
+        allow("ssm:GetParameters", param_arn),
+        allow(
+            "kms:Decrypt",
+            key_arn,
+            Condition={"StringEquals": {"kms:ViaService": f"ssm.{REGION}.amazonaws.com"}},
+        ),
+    )
+    assert ssm.get_parameters(Names=["/app/pw"], WithDecryption=True)["Parameters"][0]["Value"] == "s3cr3t"
+    # the same grant does not allow calling KMS directly
+    assert (
+        denied(world.client("kms").decrypt, CiphertextBlob=b"x" * 40, KeyId=key_arn)[0]
+        == "AccessDeniedException"
+    )
+
+
+def test_secret_under_a_cmk_needs_kms_decrypt(world: World):
+    key_arn = _cmk(world)
+    arn = world.client("secretsmanager", ADMIN).create_secret(
+        Name="cmk/db", SecretString="pw", KmsKeyId=key_arn
+    )["ARN"]
+    world.policies.resources[arn] = ResourceInfo(arn, exists=True, kms_key_arn=key_arn)
+    world.grant(allow("secretsmanager:GetSecretValue", arn))
+    assert denied(world.client("secretsmanager").get_secret_value, SecretId="cmk/db") == (
+        "AccessDeniedException",
+        "Access to KMS is not allowed",
+    )
+
+
+# --- gateway behaviour ----------------------------------------------------------------------------------
+
+
+def test_writes_invalidate_the_policy_source_reads_do_not(world: World):
+    ssm = world.client("ssm", ADMIN)
+    before = world.policies.invalidations
+    ssm.get_parameters(Names=["/nothing"])
+    assert world.policies.invalidations == before
+    ssm.put_parameter(Name="/inv", Value="v", Type="String", Overwrite=True)
+    assert world.policies.invalidations == before + 1
+
+
+def test_superuser_is_not_authorized_against_policies(world: World):
+    world.client("s3", ADMIN).create_bucket(Bucket="admin-only")
+    assert world.records == []
+
+
+def test_oversized_body_is_refused_cleanly(world: World):
+    world.grant(allow("ssm:*"))
+    ssm = world.client("ssm")
+    code, _ = denied(ssm.put_parameter, Name="/big", Value="x" * (21 * 1024 * 1024), Type="String")
+    assert code == "RequestEntityTooLargeException"
+    assert world.client("sts").get_caller_identity()["Account"] == ACCOUNT  # still serving
+
+
+def test_malformed_json_body(world: World):
+    world.grant(allow("ssm:*"))
+    ssm = world.client("ssm")
+
+    def corrupt(request, **_):
+        request.data = b"{not json"
+
+    ssm.meta.events.register("before-sign.ssm.GetParameter", corrupt)
+    assert denied(ssm.get_parameter, Name="/x")[0] == "SerializationException"
+
+
+def test_add_listener(world: World):
+    port = world.gateway.add_listener("127.0.0.2")
+    assert port == world.gateway.port
+    sts = boto3.client(
+        "sts",
+        endpoint_url=f"http://127.0.0.2:{port}",
+        region_name=REGION,
+        aws_access_key_id=USER.access_key_id,
+        aws_secret_access_key=USER.secret_access_key,
+        aws_session_token=USER.session_token,
+    )
+    assert sts.get_caller_identity()["Account"] == ACCOUNT
