@@ -261,8 +261,12 @@ class _WorldReader:
             raise self.error(path, f"expected a mapping or a list of names, got {_type_name(value)}")
         return self.mapping(value, path)
 
-    def each(self, data: dict[str, Any], key: str, read: Callable[[str, Any, str], Any]) -> dict[str, Any]:
-        items = self.named(data.get(key), key) if key in data else {}
+    def each(
+        self, data: dict[str, Any], key: str, read: Callable[[str, Any, str], Any], *, names_ok: bool = False
+    ) -> dict[str, Any]:
+        """Read ``data[key]``: a mapping name -> spec (or, with ``names_ok``, a list of names)."""
+        value = data.get(key)
+        items = self.named(value, key) if names_ok else self.mapping(value, key)
         return {name: read(name, spec, join_path(key, name)) for name, spec in items.items()}
 
     # the world ----------------------------------------------------------------------------------
@@ -288,11 +292,11 @@ class _WorldReader:
         world.users = self.each(data, "users", self.user)
         world.ssm_parameters = self.each(data, "ssm_parameters", self.parameter)
         world.secrets = self.each(data, "secrets", self.secret)
-        world.ecr_repositories = self.each(data, "ecr_repositories", self.repository)
-        world.log_groups = self.each(data, "log_groups", self.log_group)
-        world.s3_buckets = self.each(data, "s3_buckets", self.bucket)
-        world.sqs_queues = self.each(data, "sqs_queues", self.queue)
-        world.sns_topics = self.each(data, "sns_topics", self.topic)
+        world.ecr_repositories = self.each(data, "ecr_repositories", self.repository, names_ok=True)
+        world.log_groups = self.each(data, "log_groups", self.log_group, names_ok=True)
+        world.s3_buckets = self.each(data, "s3_buckets", self.bucket, names_ok=True)
+        world.sqs_queues = self.each(data, "sqs_queues", self.queue, names_ok=True)
+        world.sns_topics = self.each(data, "sns_topics", self.topic, names_ok=True)
         world.dynamodb_tables = self.each(data, "dynamodb_tables", self.table)
         return world
 
@@ -324,6 +328,10 @@ class _WorldReader:
         if isinstance(value, list):
             items = [(f"scp-{i}", doc, join_path("scps", i)) for i, doc in enumerate(value)]
         elif isinstance(value, dict):
+            if "Statement" in value:
+                raise self.error(
+                    "scps", "expected a list of policy documents (or a mapping name -> document)"
+                )
             items = [
                 (name, doc, join_path("scps", name)) for name, doc in self.mapping(value, "scps").items()
             ]
