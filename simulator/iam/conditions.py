@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from .variables import ContextLookup, Template, TemplatePatterns, TemplateValues, parse_template
+from .variables import ContextLookup, Template, TemplateValues, parse_template, template_patterns
 
 ValueMatcher = Callable[[str, ContextLookup], bool]
 
@@ -108,9 +108,9 @@ def _compile_values(op: _Operator, raw: list[str], substitute: bool, where: str)
     if op.family in _VARIABLE_FAMILIES:
         templates: list[Template] = [parse_template(v, substitute=substitute) for v in raw]
         if op.family == "like":
-            return TemplatePatterns(templates)
+            return template_patterns(templates)
         if op.family == "arn":
-            return TemplatePatterns(templates, arn=True)
+            return template_patterns(templates, arn=True)
         return TemplateValues(templates, fold=op.family == "string_ic")
     if op.family == "bool":
         wanted = frozenset(v.lower() for v in raw)

@@ -1,8 +1,7 @@
 """The request context of one decision: the caller's context keys plus the keys the request carries.
 
-Keys are case-insensitive, so they are stored lower-case. Lookups go request keys first (what the
-request says wins), then the caller's keys (cached per principal: sessions are long-lived), then the
-clock keys.
+Keys are case-insensitive, so they are stored lower-case. The caller's keys are cached per principal
+(sessions are long-lived); the table is built only for requests that meet a condition or a variable.
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ from datetime import UTC, datetime
 from .model import AuthzRequest, ContextValue, Principal, PrincipalType
 
 Keys = dict[str, tuple[str, ...]]
-_CLOCK_KEYS = ("aws:currenttime", "aws:epochtime")
 _CACHE_LIMIT = 1024
 # id(principal) -> (principal, keys); holding the principal keeps its id from being reused.
 _principal_cache: dict[int, tuple[Principal, Keys]] = {}
@@ -68,27 +66,11 @@ def normalize(context: Mapping[str, ContextValue]) -> Keys:
     return {k.lower(): (v,) if isinstance(v, str) else tuple(v) for k, v in context.items()}
 
 
-class RequestContext:
-    """``ctx(key)`` gives the values of a lower-case context key, or None when the request lacks it."""
-
-    __slots__ = ("_context", "_keys", "_principal", "_resource_account")
-
-    def __init__(self, request: AuthzRequest, resource_account: str | None) -> None:
-        self._context = request.context
-        self._principal = request.principal
-        self._resource_account = resource_account
-        self._keys: Keys | None = None  # the request's own keys, lower-cased on first use
-
-    def __call__(self, key: str) -> tuple[str, ...] | None:
-        keys = self._keys
-        if keys is None:
-            keys = self._keys = normalize(self._context)
-        found = keys.get(key)
-        if found is None:
-            found = principal_keys(self._principal).get(key)
-        if found is None:
-            if key == "aws:resourceaccount" and self._resource_account:
-                return (self._resource_account,)
-            if key in _CLOCK_KEYS:
-                return clock_keys()[key]
-        return found
+def request_keys(request: AuthzRequest, resource_account: str | None) -> Keys:
+    """Every context key of ``request``: the caller's, the clock's, then the request's own (which win)."""
+    keys = dict(principal_keys(request.principal))
+    keys.update(clock_keys())
+    if resource_account:
+        keys["aws:resourceaccount"] = (resource_account,)
+    keys.update(normalize(request.context))
+    return keys

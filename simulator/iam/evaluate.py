@@ -14,8 +14,9 @@ evaluation logic"), in the order of its flow chart:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from .context import RequestContext
+from .context import request_keys
 from .messages import POLICY_NOUNS
 from .model import AuthzRequest, Decision, PolicyKind, PolicySet, Principal, PrincipalType
 from .policy import Policy, Statement
@@ -72,169 +73,168 @@ def _applies(
     return grant
 
 
-class _Evaluation:
-    __slots__ = ("action", "ctx", "has_boundary", "principal", "request", "resource", "trace")
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """The statements of a policy set that can matter for one action, by evaluation step."""
 
-    def __init__(self, request: AuthzRequest, ctx: RequestContext, has_boundary: bool) -> None:
-        self.request = request
-        self.principal = request.principal
-        self.resource = request.resource
-        self.action = request.action.lower()
-        self.ctx = ctx
-        self.has_boundary = has_boundary
-        self.trace: list[str] = []
+    denies: tuple[Statement, ...]  # in the order SCP, resource, identity, boundary, session
+    policy_count: int
+    scps: tuple[Statement, ...] | None  # Allow statements; None: no SCP applies
+    resource: tuple[Statement, ...] | None  # None: no resource-based policy
+    identity: tuple[Statement, ...]
+    boundary: tuple[Statement, ...] | None
+    session: tuple[Statement, ...] | None
+    needs_context: bool  # some statement has a condition or a policy variable
 
-    def denies(self, policies: Sequence[Policy]) -> list[Statement]:
-        action, resource, principal, ctx, has_boundary = (
-            self.action,
-            self.resource,
-            self.principal,
-            self.ctx,
-            self.has_boundary,
-        )
-        return [
-            st
-            for policy in policies
-            for st in policy.for_action(action)[0]
-            if _applies(st, resource, principal, ctx, has_boundary)
-        ]
 
-    def first_allow(self, policies: Sequence[Policy]) -> Statement | None:
-        for policy in policies:
-            for st in policy.for_action(self.action)[1]:
-                if _applies(st, self.resource, self.principal, self.ctx, self.has_boundary):
-                    return st
-        return None
+def _no_context(_key: str) -> None:
+    return None
 
-    def best_grant(self, policy: Policy) -> tuple[Statement | None, Grant | None]:
-        best: tuple[Statement | None, Grant | None] = (None, None)
-        for st in policy.for_action(self.action)[1]:
-            grant = _applies(st, self.resource, self.principal, self.ctx, self.has_boundary)
-            if grant is not None and (best[1] is None or grant > best[1]):
-                best = (st, grant)
-                if grant is Grant.DIRECT:
-                    break
-        return best
 
-    def require(self, kind: PolicyKind, policies: Sequence[Policy]) -> Statement | Decision:
-        """The allowing statement of ``policies`` (all of one kind), or the implicit deny they cause."""
-        st = self.first_allow(policies)
-        if st is None:
-            self.trace.append(_NONE_ALLOWS[kind])
-            return self.implicit(kind)
-        self.trace.append(st.allows_line)
-        return st
+_PLAN_LIMIT = 256
+# id(policy set) -> (policy set, {(action, is_service): plan}); holding the set keeps its id unique.
+_plans: dict[int, tuple[PolicySet, dict[tuple[str, bool], _Plan]]] = {}
 
-    def implicit(self, kind: PolicyKind, why: str = "") -> Decision:
-        req = self.request
-        self.trace.append("result: ImplicitDeny")
-        return Decision(
-            "ImplicitDeny",
-            kind,
-            (),
-            f"{req.action} on {req.resource} is implicitly denied: no {POLICY_NOUNS[kind]} allows it{why}.",
-            tuple(self.trace),
-        )
 
-    def allow(self, statements: list[Statement]) -> Decision:
-        req = self.request
-        self.trace.append("result: Allow")
-        labels = "; ".join(st.label for st in statements) or "the account root user's own permissions"
-        return Decision(
-            "Allow",
-            None,
-            tuple(st.ref for st in statements),
-            f"{req.action} on {req.resource} is allowed by {labels}.",
-            tuple(self.trace),
-        )
+def _plan(policies: PolicySet, action: str, is_service: bool) -> _Plan:
+    entry = _plans.get(id(policies))
+    if entry is None or entry[0] is not policies:
+        if len(_plans) >= _PLAN_LIMIT:
+            _plans.clear()
+        entry = _plans[id(policies)] = (policies, {})
+    plan = entry[1].get((action, is_service))
+    if plan is None:
+        plan = entry[1][(action, is_service)] = _make_plan(policies, action, is_service)
+    return plan
+
+
+def _make_plan(policies: PolicySet, action: str, is_service: bool) -> _Plan:
+    def allows(group: Sequence[Policy]) -> tuple[Statement, ...]:
+        return tuple(st for p in group for st in p.for_action(action)[1])
+
+    resource = (policies.resource,) if policies.resource is not None else ()
+    if is_service:  # no identity policies, boundary or session; SCPs do not apply to service principals
+        scps: Sequence[Policy] = ()
+        identity: Sequence[Policy] = ()
+        boundary: tuple[Policy, ...] = ()
+        session: tuple[Policy, ...] = ()
+    else:
+        scps, identity = policies.scps, policies.identity
+        boundary = (policies.boundary,) if policies.boundary is not None else ()
+        session = (policies.session,) if policies.session is not None else ()
+    ordered = [*scps, *resource, *identity, *boundary, *session]
+    return _Plan(
+        denies=tuple(st for p in ordered for st in p.for_action(action)[0]),
+        needs_context=any(
+            st.needs_context for p in ordered for group in p.for_action(action) for st in group
+        ),
+        policy_count=len(ordered),
+        scps=allows(scps) if scps else None,
+        resource=allows(resource) if resource else None,
+        identity=allows(identity),
+        boundary=allows(boundary) if boundary else None,
+        session=allows(session) if session else None,
+    )
 
 
 _NONE_ALLOWS = {kind: f"{noun}: no statement allows -> implicit deny" for kind, noun in POLICY_NOUNS.items()}
+_NO_POLICY = {kind: f"{noun}: none" for kind, noun in POLICY_NOUNS.items()}
 
 
 def evaluate(request: AuthzRequest, policies: PolicySet) -> Decision:
     """Decide ``request`` under ``policies`` the way AWS does, with the deciding statements and a trace."""
     principal = request.principal
+    resource = request.resource
     action = request.action.lower()
     is_service = principal.type is PrincipalType.SERVICE
-    resource_account = request.resource_account or _arn_account(request.resource) or principal.account or None
+    resource_account = request.resource_account or _arn_account(resource) or principal.account or None
     cross_account = not is_service and resource_account is not None and resource_account != principal.account
-    resource_policy = policies.resource
-    resource_kind = resource_policy.kind if resource_policy is not None else PolicyKind.RESOURCE
-    # Service principals have no identity policies, boundaries or sessions, and SCPs do not apply to them.
-    if is_service:
-        scps: Sequence[Policy] = ()
-        identity: Sequence[Policy] = ()
-        boundary = session = None
-    else:
-        scps, identity, boundary, session = (
-            policies.scps,
-            policies.identity,
-            policies.boundary,
-            policies.session,
-        )
-    ev = _Evaluation(request, RequestContext(request, resource_account), boundary is not None)
-    trace = ev.trace
-    trace.append(
-        f"request: {principal.arn} -> {request.action} on {request.resource}"
+    resource_kind = policies.resource.kind if policies.resource is not None else PolicyKind.RESOURCE
+    plan = _plan(policies, action, is_service)
+    ctx: ContextLookup = request_keys(request, resource_account).get if plan.needs_context else _no_context
+    has_boundary = plan.boundary is not None
+    trace = [
+        f"request: {principal.arn} -> {request.action} on {resource}"
         f" ({'cross-account' if cross_account else 'same account'})"
-    )
+    ]
+
+    def implicit(kind: PolicyKind, why: str = "") -> Decision:
+        trace.append("result: ImplicitDeny")
+        return Decision(
+            "ImplicitDeny",
+            kind,
+            (),
+            f"{request.action} on {resource} is implicitly denied: no {POLICY_NOUNS[kind]} allows it{why}.",
+            tuple(trace),
+        )
+
+    def first(statements: tuple[Statement, ...]) -> Statement | None:
+        for st in statements:
+            if _applies(st, resource, principal, ctx, has_boundary):
+                return st
+        return None
 
     # 1. Explicit deny anywhere.
-    ordered = [*scps]
-    if resource_policy is not None:
-        ordered.append(resource_policy)
-    ordered += identity
-    if boundary is not None:
-        ordered.append(boundary)
-    if session is not None:
-        ordered.append(session)
-    denied = ev.denies(ordered)
+    denied = [st for st in plan.denies if _applies(st, resource, principal, ctx, has_boundary)]
     if denied:
-        first = denied[0]
+        head = denied[0]
         trace.append(f"explicit deny: {'; '.join(st.label for st in denied)}")
         trace.append("result: ExplicitDeny")
         more = f" (and {len(denied) - 1} more)" if len(denied) > 1 else ""
         return Decision(
             "ExplicitDeny",
-            first.ref.policy_kind,
+            head.ref.policy_kind,
             tuple(st.ref for st in denied),
-            f"{request.action} on {request.resource} is explicitly denied by {first.label}{more}.",
+            f"{request.action} on {resource} is explicitly denied by {head.label}{more}.",
             tuple(trace),
         )
-    trace.append(f"explicit deny: none in {len(ordered)} policies")
+    trace.append(f"explicit deny: none in {plan.policy_count} policies")
 
     allowed_by: list[Statement] = []
-    # 2. SCPs (one of the attached SCPs must allow).
-    if scps:
-        found = ev.require(PolicyKind.SCP, scps)
-        if isinstance(found, Decision):
-            return found
-        allowed_by.append(found)
-    else:
+    # 2. SCPs: one of the attached SCPs must allow.
+    if plan.scps is None:
         trace.append("service control policy: none applies")
-
-    # 3. Resource-based policy.
-    res_st, grant = ev.best_grant(resource_policy) if resource_policy is not None else (None, None)
-    if resource_policy is None:
-        trace.append("resource-based policy: none")
-    elif res_st is None:
-        trace.append(f"{POLICY_NOUNS[resource_kind]} {resource_policy.name!r}: no statement allows")
     else:
-        trace.append(f"{POLICY_NOUNS[resource_kind]}: {res_st.label} allows and {_GRANT_WORDS[grant]}")  # type: ignore[index]
-        allowed_by.append(res_st)
+        found = first(plan.scps)
+        if found is None:
+            trace.append(_NONE_ALLOWS[PolicyKind.SCP])
+            return implicit(PolicyKind.SCP)
+        trace.append(found.allows_line)
+        allowed_by.append(found)
+
+    # 3. Resource-based policy: the most direct grant decides what else must allow.
+    res_st: Statement | None = None
+    grant: Grant | None = None
+    if plan.resource is None:
+        trace.append("resource-based policy: none")
+    else:
+        for st in plan.resource:
+            found_grant = _applies(st, resource, principal, ctx, has_boundary)
+            if found_grant is not None and (grant is None or found_grant > grant):
+                res_st, grant = st, found_grant
+                if grant is Grant.DIRECT:
+                    break
+        if res_st is None:
+            trace.append(f"{POLICY_NOUNS[resource_kind]}: no statement allows")
+        else:
+            trace.append(f"{res_st.allows_line} and {_GRANT_WORDS[grant]}")  # type: ignore[index]
+            allowed_by.append(res_st)
     if is_service:
-        return ev.allow(allowed_by) if res_st else ev.implicit(resource_kind, " the service principal")
+        if res_st is None:
+            return implicit(resource_kind, " the service principal")
+        trace.append("result: Allow")
+        return _allow(request, allowed_by, trace)
     if not cross_account:
         if grant is Grant.DIRECT:
-            return ev.allow(allowed_by)
-        if grant is None and _requires_resource_policy(action, request.resource, resource_policy):
+            trace.append("result: Allow")
+            return _allow(request, allowed_by, trace)
+        if grant is None and _requires_resource_policy(action, resource, policies.resource):
             why = (
                 " (a role's trust policy must allow the caller)"
                 if action in _ASSUME_ROLE_ACTIONS
                 else " (a KMS key policy must allow the caller or delegate to its account)"
             )
-            return ev.implicit(resource_kind, why)
+            return implicit(resource_kind, why)
 
     # 4. Identity-based policies, unless a resource policy named the caller's role (same account).
     if grant is Grant.ROLE and not cross_account:
@@ -242,24 +242,37 @@ def evaluate(request: AuthzRequest, policies: PolicySet) -> Decision:
     elif principal.type is PrincipalType.ROOT:
         trace.append("identity-based policy: not needed (the account root user)")
     else:
-        found = ev.require(PolicyKind.IDENTITY, identity)
-        if isinstance(found, Decision):
-            return found
+        found = first(plan.identity)
+        if found is None:
+            trace.append(_NONE_ALLOWS[PolicyKind.IDENTITY])
+            return implicit(PolicyKind.IDENTITY)
+        trace.append(found.allows_line)
         allowed_by.append(found)
 
     # 5. Permissions boundary and session policy.
-    for kind, policy in ((PolicyKind.BOUNDARY, boundary), (PolicyKind.SESSION, session)):
-        if policy is None:
+    for kind, statements in ((PolicyKind.BOUNDARY, plan.boundary), (PolicyKind.SESSION, plan.session)):
+        if statements is None:
             trace.append(_NO_POLICY[kind])
             continue
-        found = ev.require(kind, (policy,))
-        if isinstance(found, Decision):
-            return found
+        found = first(statements)
+        if found is None:
+            trace.append(_NONE_ALLOWS[kind])
+            return implicit(kind)
+        trace.append(found.allows_line)
         allowed_by.append(found)
 
     if cross_account and res_st is None:
-        return ev.implicit(resource_kind, " (cross-account access needs the resource's policy to allow too)")
-    return ev.allow(allowed_by)
+        return implicit(resource_kind, " (cross-account access needs the resource's policy to allow too)")
+    trace.append("result: Allow")
+    return _allow(request, allowed_by, trace)
 
 
-_NO_POLICY = {kind: f"{noun}: none" for kind, noun in POLICY_NOUNS.items()}
+def _allow(request: AuthzRequest, statements: list[Statement], trace: list[str]) -> Decision:
+    labels = "; ".join(st.label for st in statements) or "the account root user's own permissions"
+    return Decision(
+        "Allow",
+        None,
+        tuple(st.ref for st in statements),
+        f"{request.action} on {request.resource} is allowed by {labels}.",
+        tuple(trace),
+    )

@@ -18,7 +18,7 @@ from .conditions import ConditionCheck, ConditionSyntaxError, compile_conditions
 from .messages import POLICY_NOUNS
 from .model import PolicyKind, StatementRef
 from .principals import PrincipalSpec, PrincipalSyntaxError, parse_principal
-from .variables import TemplatePatterns, parse_template
+from .variables import PatternMatcher, has_variables, parse_template, template_patterns
 from .wildcard import WildcardSet
 
 VERSIONS = ("2012-10-17", "2008-10-17")
@@ -60,7 +60,7 @@ class Statement:
     action_patterns: tuple[str, ...]
     actions: WildcardSet  # matches lower-case actions
     not_action: bool
-    resources: TemplatePatterns | None
+    resources: PatternMatcher | None
     not_resource: bool
     principal: PrincipalSpec | None
     not_principal: bool
@@ -68,6 +68,7 @@ class Statement:
     effect: Literal["Allow", "Deny"]
     label: str  # ref.label(), computed once for traces
     allows_line: str  # the trace line when this statement is the one that allows
+    needs_context: bool  # has conditions or policy variables
 
 
 class Policy:
@@ -214,7 +215,8 @@ def _compile_statement(statement: Any, index: int, name: str, kind: PolicyKind, 
 
     resource_key = _one_of(statement, "Resource", "NotResource")
     substitute = version == VARIABLES_VERSION
-    resources: TemplatePatterns | None = None
+    resources: PatternMatcher | None = None
+    variables = False
     if resource_key and kind is PolicyKind.TRUST:
         raise _StatementError(f"Has prohibited field {resource_key}")
     if resource_key:
@@ -224,7 +226,9 @@ def _compile_statement(statement: Any, index: int, name: str, kind: PolicyKind, 
                 pattern.startswith("arn:") and (pattern.count(":") >= 5 or "*" in pattern)
             ):
                 raise _StatementError(f'Resource {pattern} must be in ARN format or "*".')
-        resources = TemplatePatterns([parse_template(p, substitute=substitute) for p in patterns])
+        templates = [parse_template(p, substitute=substitute) for p in patterns]
+        variables = any(has_variables(t) for t in templates)
+        resources = template_patterns(templates)
     elif kind in _NO_PRINCIPAL_KINDS and kind is not PolicyKind.SCP:
         raise _StatementError("Policy statement must contain resources.")
 
@@ -245,4 +249,5 @@ def _compile_statement(statement: Any, index: int, name: str, kind: PolicyKind, 
         effect=ref.effect,
         label=ref.label(),
         allows_line=f"{POLICY_NOUNS[kind]}: {ref.label()} allows",
+        needs_context=bool(conditions) or variables,
     )

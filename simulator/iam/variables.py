@@ -79,6 +79,16 @@ def _resolved_matcher(parts: Parts, arn: bool) -> Callable[[str], re.Match[str] 
     return compiled(translate(parts, arn=arn))
 
 
+PatternMatcher = Callable[[str, ContextLookup], bool]
+
+
+def template_patterns(templates: Sequence[Template], *, arn: bool = False) -> PatternMatcher:
+    """A matcher for ``templates``: a plain WildcardSet when none has a variable (the common case)."""
+    if any(has_variables(t) for t in templates):
+        return TemplatePatterns(templates, arn=arn)
+    return WildcardSet(templates, arn=arn)  # type: ignore[arg-type]
+
+
 class TemplatePatterns:
     """Wildcard patterns that may hold variables: fixed ones are compiled once, the others per request."""
 

@@ -81,7 +81,8 @@ class WildcardSet:
         self._exact = frozenset(exact)
         self._regex = compiled("|".join(f"(?:{r})" for r in regexes)) if regexes else None
 
-    def __call__(self, text: str) -> bool:
+    def __call__(self, text: str, _lookup: object = None) -> bool:
+        """``_lookup`` is ignored: fixed patterns have no variables (it keeps the matcher signature)."""
         return (
             self._match_all
             or text in self._exact
