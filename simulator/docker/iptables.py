@@ -1,7 +1,9 @@
-"""The NAT rules that send 169.254.170.2:PORT from one task network to a simulator's own listener.
+"""The rules that send 169.254.170.2:PORT from one task network to a simulator's own listener.
 
+Per forward: a DNAT in ``nat PREROUTING`` (ahead of Docker's own jump) and, for hosts whose INPUT
+policy drops traffic (ufw and the like), an ACCEPT for the rewritten packets in ``filter INPUT``.
 Each rule carries the comment ``ecs-sim:<network name>`` so it can be found again, by its owner at
-stop and by the reaper after a crash. Rules go into ``nat PREROUTING`` ahead of Docker's own jump.
+stop and by the reaper after a crash.
 """
 
 from __future__ import annotations
@@ -15,36 +17,40 @@ from dataclasses import dataclass
 from ..errors import EnvironmentProblem
 
 COMMENT_PREFIX = "ecs-sim:"
-_CHAIN = "PREROUTING"
+_CHAINS = (("nat", "PREROUTING"), ("filter", "INPUT"))
 
 
 @dataclass(frozen=True)
-class DnatRule:
-    """``source_subnet`` → ``destination_ip:destination_port`` is rewritten to ``to_ip:to_port``."""
-
+class Rule:
+    table: str
+    chain: str
     network_name: str
-    source_subnet: str
-    destination_ip: str
-    destination_port: int
-    to_ip: str
-    to_port: int
-
-    def spec(self) -> list[str]:
-        return [
-            "-s", self.source_subnet,
-            "-d", f"{self.destination_ip}/32",
-            "-p", "tcp", "--dport", str(self.destination_port),
-            "-m", "comment", "--comment", COMMENT_PREFIX + self.network_name,
-            "-j", "DNAT", "--to-destination", f"{self.to_ip}:{self.to_port}",
-        ]  # fmt: skip
+    spec: tuple[str, ...]  # the rule's match and target, comment included, as `iptables -S` shows it
 
 
-def _iptables(args: Sequence[str]) -> subprocess.CompletedProcess[str]:
+def forward_rules(
+    network_name: str, subnet: str, destination: str, port: int, to_ip: str, to_port: int
+) -> list[Rule]:
+    """Rules sending ``subnet``'s TCP traffic for ``destination:port`` to ``to_ip:to_port``."""
+    comment = ("-m", "comment", "--comment", COMMENT_PREFIX + network_name)
+    tcp = ("-p", "tcp", "-m", "tcp")
+    return [
+        Rule("nat", "PREROUTING", network_name, (
+            "-s", subnet, "-d", f"{destination}/32", *tcp, "--dport", str(port), *comment,
+            "-j", "DNAT", "--to-destination", f"{to_ip}:{to_port}",
+        )),
+        Rule("filter", "INPUT", network_name, (
+            "-s", subnet, "-d", f"{to_ip}/32", *tcp, "--dport", str(to_port), *comment, "-j", "ACCEPT",
+        )),
+    ]  # fmt: skip
+
+
+def _iptables(table: str, args: Sequence[str]) -> subprocess.CompletedProcess[str]:
     binary = shutil.which("iptables")
     if binary is None:
         raise EnvironmentProblem("iptables is not installed; install it with scripts/setup-docker.sh")
     # -w: wait for the xtables lock instead of failing when Docker or another simulator holds it.
-    return subprocess.run([binary, "-w", "-t", "nat", *args], capture_output=True, text=True, check=False)
+    return subprocess.run([binary, "-w", "-t", table, *args], capture_output=True, text=True, check=False)
 
 
 def _check(result: subprocess.CompletedProcess[str], doing: str) -> None:
@@ -52,27 +58,31 @@ def _check(result: subprocess.CompletedProcess[str], doing: str) -> None:
         raise EnvironmentProblem(f"iptables failed while {doing}: {result.stderr.strip()} (this needs root)")
 
 
-def add(rule: DnatRule) -> None:
-    _check(_iptables(["-I", _CHAIN, "1", *rule.spec()]), f"adding a forward for {rule.network_name}")
+def add(rule: Rule) -> None:
+    _check(
+        _iptables(rule.table, ["-I", rule.chain, "1", *rule.spec]),
+        f"adding a forward for {rule.network_name}",
+    )
 
 
-def delete(spec: Sequence[str]) -> None:
+def delete(rule: Rule) -> None:
     """Delete one rule; a rule someone else (the reaper of another simulator) removed first is fine."""
-    result = _iptables(["-D", _CHAIN, *spec])
-    if result.returncode != 0 and _iptables(["-C", _CHAIN, *spec]).returncode == 0:
-        _check(result, "removing a forward")
+    result = _iptables(rule.table, ["-D", rule.chain, *rule.spec])
+    if result.returncode != 0 and _iptables(rule.table, ["-C", rule.chain, *rule.spec]).returncode == 0:
+        _check(result, f"removing a forward of {rule.network_name}")
 
 
-def list_owned() -> list[tuple[str, list[str]]]:
-    """Every ecs-sim rule as (network name, rule spec usable with :func:`delete`)."""
-    result = _iptables(["-S", _CHAIN])
-    _check(result, "listing forwards")
+def list_owned() -> list[Rule]:
+    """Every ecs-sim rule on the host."""
     rules = []
-    for line in result.stdout.splitlines():
-        words = shlex.split(line)
-        if words[:2] != ["-A", _CHAIN] or "--comment" not in words:
-            continue
-        comment = words[words.index("--comment") + 1]
-        if comment.startswith(COMMENT_PREFIX):
-            rules.append((comment.removeprefix(COMMENT_PREFIX), words[2:]))
+    for table, chain in _CHAINS:
+        result = _iptables(table, ["-S", chain])
+        _check(result, f"listing {table} {chain}")
+        for line in result.stdout.splitlines():
+            words = shlex.split(line)
+            if words[:2] != ["-A", chain] or "--comment" not in words:
+                continue
+            comment = words[words.index("--comment") + 1]
+            if comment.startswith(COMMENT_PREFIX):
+                rules.append(Rule(table, chain, comment.removeprefix(COMMENT_PREFIX), tuple(words[2:])))
     return rules

@@ -86,7 +86,7 @@ class TaskNetwork:
         self.name = name
         self.subnet = subnet
         self.gateway_ip = gateway_ip
-        self._rules: list[iptables.DnatRule] = []
+        self._rules: list[iptables.Rule] = []
 
     @classmethod
     def create(cls, client: docker.DockerClient, owner_id: str) -> TaskNetwork:
@@ -119,16 +119,16 @@ class TaskNetwork:
 
     def forward(self, port_on_endpoint_ip: int, local_port: int) -> None:
         """Send this network's 169.254.170.2:``port_on_endpoint_ip`` traffic to gateway_ip:``local_port``."""
-        rule = iptables.DnatRule(
+        for rule in iptables.forward_rules(
             self.name, self.subnet, ENDPOINT_IP, port_on_endpoint_ip, self.gateway_ip, local_port
-        )
-        iptables.add(rule)
-        self._rules.append(rule)
+        ):
+            iptables.add(rule)
+            self._rules.append(rule)
 
     def remove(self) -> None:
         """Remove the forwards, disconnect what is still attached, remove the network. Idempotent."""
         while self._rules:
-            iptables.delete(self._rules.pop().spec())
+            iptables.delete(self._rules.pop())
         remove_network(self._client, self.id)
 
     def __enter__(self) -> TaskNetwork:

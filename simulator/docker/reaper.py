@@ -58,8 +58,8 @@ def reap_leftovers(client: docker.DockerClient) -> Reaped:
             _remove(reaped, reaped.volumes, volume.name, partial(volume.remove, force=True))
 
     existing = {network["Name"] for network in client.api.networks()}
-    for network_name, spec in rules:
-        if network_name not in existing:
-            iptables.delete(spec)
-            reaped.rules.append(network_name)
+    for rule in rules:
+        if rule.network_name not in existing:
+            iptables.delete(rule)
+            reaped.rules.append(f"{rule.table} {rule.chain} {rule.network_name}")
     return reaped

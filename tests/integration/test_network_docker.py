@@ -49,10 +49,12 @@ class Simulator:
     server: EndpointServer
 
 
-def nat_rules() -> str:
-    return subprocess.run(
-        ["iptables", "-w", "-t", "nat", "-S", "PREROUTING"], capture_output=True, text=True
-    ).stdout
+def host_rules() -> str:
+    """The chains the simulator adds rules to, as `iptables -S` prints them."""
+    return "".join(
+        subprocess.run(["iptables", "-w", "-t", table, "-S", chain], capture_output=True, text=True).stdout
+        for table, chain in (("nat", "PREROUTING"), ("filter", "INPUT"))
+    )
 
 
 def run_on(client: docker.DockerClient, network: TaskNetwork, *command: str) -> tuple[int, str]:
@@ -128,10 +130,10 @@ def test_remove_leaves_no_rule_and_no_network(client):
     network = TaskNetwork.create(client, new_owner_id())
     network.forward(CREDENTIALS_PORT, 12345)
     network.forward(GATEWAY_PORT, 12346)
-    assert nat_rules().count(f"ecs-sim:{network.name}") == 2
+    assert host_rules().count(f"ecs-sim:{network.name}") == 4  # a DNAT and an INPUT accept per forward
     network.remove()
     network.remove()  # idempotent
-    assert network.name not in nat_rules()
+    assert network.name not in host_rules()
     with pytest.raises(NotFound):
         client.networks.get(network.id)
 
@@ -183,22 +185,23 @@ def test_reap_leftovers_of_a_killed_simulator(client):
     assert killed.returncode == -9, killed.stderr
     network_name = killed.stdout.strip()
     owned = {"label": [f"io.ecs-sim.owner={owner}"]}
-    assert client.networks.list(filters=owned) and f"ecs-sim:{network_name}" in nat_rules()
+    assert client.networks.list(filters=owned) and f"ecs-sim:{network_name}" in host_rules()
 
     reaped = reap_leftovers(client)
 
-    assert network_name in reaped.networks and network_name in reaped.rules
+    assert network_name in reaped.networks
+    assert sorted(reaped.rules) == [f"filter INPUT {network_name}", f"nat PREROUTING {network_name}"]
     assert len(reaped.containers) >= 1 and len(reaped.volumes) >= 1
     assert client.networks.list(filters=owned) == []
     assert client.containers.list(all=True, filters=owned) == []
     assert client.volumes.list(filters=owned) == []
-    assert network_name not in nat_rules()
+    assert network_name not in host_rules()
 
 
 def test_reap_spares_a_live_simulator(client, simulator):
     reap_leftovers(client)
     assert client.networks.get(simulator.network.id)
-    assert f"ecs-sim:{simulator.network.name}" in nat_rules()
+    assert f"ecs-sim:{simulator.network.name}" in host_rules()
 
 
 def test_a_leftover_that_cannot_go_yet_is_reported_not_raised(client):
@@ -214,3 +217,25 @@ def test_a_leftover_that_cannot_go_yet_is_reported_not_raised(client):
     finally:
         user.remove(force=True)
     assert volume.name in reap_leftovers(client).volumes
+
+
+def test_forward_passes_a_host_firewall_that_drops_the_task_network(client, simulator):
+    # As ufw would with a DROP policy, scoped here to this test's network.
+    drop = [
+        "-s",
+        simulator.network.subnet,
+        "-m",
+        "comment",
+        "--comment",
+        "ecs-sim-test-firewall",
+        "-j",
+        "DROP",
+    ]
+    subprocess.run(["iptables", "-w", "-A", "INPUT", *drop], check=True)
+    try:
+        status, output = run_on(
+            client, simulator.network, "wget", "-q", "-O-", f"http://{ENDPOINT_IP}/health"
+        )
+    finally:
+        subprocess.run(["iptables", "-w", "-D", "INPUT", *drop], check=True)
+    assert (status, output) == (0, '{"status":"ok"}')
