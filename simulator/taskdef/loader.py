@@ -35,7 +35,7 @@ def load_taskdef(
         source = source or str(path)
         data = _read_json(path, source)
     if not isinstance(data, dict):
-        raise InputError(f"a task definition is a JSON object, got {schema._type_word(data)}", where=source)
+        raise InputError(f"a task definition is a JSON object, got {schema.type_word(data)}", where=source)
     return validated(_from_describe_output(data), source)
 
 

@@ -37,7 +37,7 @@ def _path(prefix: str, name: str) -> str:
     return (prefix + name).lstrip(".")
 
 
-def _type_word(value: Any) -> str:
+def type_word(value: Any) -> str:
     return {
         bool: "boolean",
         int: "integer",
@@ -62,7 +62,7 @@ def _describe(kind: str, name: str, details: Mapping[str, Any]) -> tuple[str, st
     if kind == "invalid type":
         valid = ", ".join(t.removeprefix("<class '").removesuffix("'>") for t in details["valid_types"])
         return _path(name, ""), (
-            f"Invalid type: {details['param']!r} is a {_type_word(details['param'])}, valid types: {valid}"
+            f"Invalid type: {details['param']!r} is a {type_word(details['param'])}, valid types: {valid}"
         )
     if kind == "invalid range":
         return _path(

@@ -418,15 +418,14 @@ class _WorldReader:
         }
         for name in inline:
             self.check_iam_name(name, join_path(inline_path, name), 128)
+        boundary_path = join_path(path, "boundary")
         boundary = spec.get("boundary")
         return {
             "managed": managed,
             "inline": inline,
             "boundary": None
             if boundary is None
-            else self.policy_ref(
-                self.name(boundary, join_path(path, "boundary")), join_path(path, "boundary")
-            ),
+            else self.policy_ref(self.name(boundary, boundary_path), boundary_path),
             "tags": self.tags(spec.get("tags"), join_path(path, "tags")),
             "path": self.iam_path(spec.get("path"), join_path(path, "path")),
         }

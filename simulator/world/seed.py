@@ -35,12 +35,13 @@ class SeededWorld:
     backend: Backend
     secret_arns: Mapping[str, str]  # secret name -> full ARN (with the random suffix)
     key_arns: Mapping[str, str]  # world key name -> key ARN
-    # "ACCT.dkr.ecr.REGION.amazonaws.com/repo:tag" -> local Docker image, and -> image digest
+    # "ACCT.dkr.ecr.REGION.amazonaws.com/repo:tag" (and "...repo@sha256:...") -> local Docker image;
+    # "...repo:tag" -> its image digest
     images: Mapping[str, str] = field(default_factory=dict)
     image_digests: Mapping[str, str] = field(default_factory=dict)
 
     def local_image(self, image_uri: str) -> str | None:
-        """The local Docker image an ECR image URI (``uri:tag``, tag default latest) maps to, if any."""
+        """The local Docker image an ECR image URI (``uri:tag``, ``uri@digest``, no tag: latest) maps to."""
         if ":" not in image_uri.rsplit("/", 1)[-1] and "@" not in image_uri:
             image_uri = f"{image_uri}:latest"
         return self.images.get(image_uri)
@@ -215,9 +216,11 @@ class _Seeder:
                         imageManifestMediaType=_DOCKER_MANIFEST,
                         imageTag=tag,
                     )["image"]
-                    uri = f"{self.world.repository_uri(name)}:{tag}"
-                    self.images[uri] = local_image
-                    self.digests[uri] = image["imageId"]["imageDigest"]
+                    repository_uri = self.world.repository_uri(name)
+                    digest = image["imageId"]["imageDigest"]
+                    self.images[f"{repository_uri}:{tag}"] = local_image
+                    self.images[f"{repository_uri}@{digest}"] = local_image
+                    self.digests[f"{repository_uri}:{tag}"] = digest
 
     def logs(self) -> None:
         logs = self.client("logs")

@@ -185,6 +185,7 @@ def test_ecr(seeded: SeededWorld) -> None:
     assert seeded.local_image(uri) == "ecs-sim/busybox:latest"
     assert seeded.local_image(f"{uri}:v1") == "ecs-sim/python:latest"
     assert len(set(seeded.image_digests.values())) == 2
+    assert seeded.local_image(f"{uri}@{seeded.image_digests[uri + ':v1']}") == "ecs-sim/python:latest"
     assert "Own" in ecr.get_repository_policy(repositoryName="app")["policyText"]
 
 
