@@ -3,7 +3,7 @@
 Each server runs in its own process on loopback (a ``ThreadingHTTPServer`` both), so the client's
 threads do not compete with it for the GIL; 4 client threads send 2,000 requests each, once over
 keep-alive connections and once with a new connection per request (as an SDK refreshing credentials
-does). Prints one JSON document.
+does), in rounds that alternate between the two servers. Prints one JSON document.
 
 Usage: python bench/bench_credentials.py [--threads 4] [--requests 2000]
 """
@@ -83,8 +83,8 @@ def _client(port: int, path: str, count: int, keep_alive: bool, latencies: list[
     connection.close()
 
 
-def _measure(port: int, path: str, threads: int, requests: int, keep_alive: bool) -> dict[str, float]:
-    _client(port, path, 200, keep_alive, [])  # warm-up
+def _round(port: int, path: str, threads: int, requests: int, keep_alive: bool) -> tuple[list[float], float]:
+    """``threads`` clients at once; their latencies and the wall time."""
     latencies: list[list[float]] = [[] for _ in range(threads)]
     workers = [
         threading.Thread(target=_client, args=(port, path, requests, keep_alive, latencies[i]))
@@ -96,44 +96,70 @@ def _measure(port: int, path: str, threads: int, requests: int, keep_alive: bool
     for worker in workers:
         worker.join()
     elapsed = time.perf_counter() - started
-    every = sorted(latency for per_thread in latencies for latency in per_thread)
+    every = [latency for per_thread in latencies for latency in per_thread]
     if len(every) != threads * requests:
         raise RuntimeError("a client thread failed")
+    return every, elapsed
+
+
+def _summary(latencies: list[float], elapsed: float) -> dict[str, float]:
+    latencies.sort()
     return {
-        "requests_per_s": round(len(every) / elapsed, 1),
-        "p50_ms": round(statistics.median(every) * 1000, 3),
-        "p99_ms": round(every[int(len(every) * 0.99) - 1] * 1000, 3),
-        "max_ms": round(every[-1] * 1000, 3),
+        "requests_per_s": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(statistics.median(latencies) * 1000, 3),
+        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 3),
+        "max_ms": round(latencies[-1] * 1000, 3),
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--requests", type=int, default=2000, help="per thread and mode")
+    parser.add_argument("--requests", type=int, default=2000, help="per thread, server and mode")
+    parser.add_argument(
+        "--rounds", type=int, default=4, help="alternating rounds, so load drift hits both alike"
+    )
     args = parser.parse_args()
 
     context = multiprocessing.get_context("spawn")
-    results: dict[str, dict[str, Any]] = {"keep_alive": {}, "new_connection": {}}
+    stop = context.Event()
+    targets: dict[str, tuple[int, str]] = {}
+    processes = []
     for kind in ("static", "endpoint"):
-        ready, stop = context.Queue(), context.Event()
+        ready = context.Queue()
         process = context.Process(target=_serve, args=(kind, ready, stop), daemon=True)
         process.start()
-        try:
-            port, path = ready.get(timeout=30)
-            for mode in results:
-                results[mode][kind] = _measure(port, path, args.threads, args.requests, mode == "keep_alive")
-        finally:
-            stop.set()
+        processes.append(process)
+        targets[kind] = ready.get(timeout=30)
+    results: dict[str, dict[str, Any]] = {}
+    try:
+        for mode in ("keep_alive", "new_connection"):
+            keep_alive = mode == "keep_alive"
+            latencies: dict[str, list[float]] = {kind: [] for kind in targets}
+            elapsed: dict[str, float] = dict.fromkeys(targets, 0.0)
+            for port, path in targets.values():
+                _client(port, path, 200, keep_alive, [])  # warm-up
+            for number in range(args.rounds):
+                order = list(targets) if number % 2 == 0 else list(reversed(targets))
+                for kind in order:
+                    measured, seconds = _round(
+                        *targets[kind], args.threads, args.requests // args.rounds, keep_alive
+                    )
+                    latencies[kind].extend(measured)
+                    elapsed[kind] += seconds
+            results[mode] = {kind: _summary(latencies[kind], elapsed[kind]) for kind in targets}
+            results[mode]["ratio_requests_per_s"] = round(
+                results[mode]["endpoint"]["requests_per_s"] / results[mode]["static"]["requests_per_s"], 3
+            )
+    finally:
+        stop.set()
+        for process in processes:
             process.join(10)
-    for measured in results.values():
-        measured["ratio_requests_per_s"] = round(
-            measured["endpoint"]["requests_per_s"] / measured["static"]["requests_per_s"], 3
-        )
     document = {
         "benchmark": "credentials endpoint vs bare static http.server responder (loopback)",
         "threads": args.threads,
         "requests_per_thread": args.requests,
+        "rounds": args.rounds,
         "body_bytes": len(STATIC_BODY),
         **results,
     }
