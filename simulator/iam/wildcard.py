@@ -48,7 +48,9 @@ def translate(parts: Sequence[Part], *, arn: bool = False) -> str:
                 colons += 1
                 out.append(":")
             elif live and ch == "*":
-                out.append("[^:]*" if in_prefix else ".*")
+                star = "[^:]*" if in_prefix else ".*"
+                if not out or out[-1] != star:  # "**" is "*"; runs of stars would only slow the regex
+                    out.append(star)
             elif live and ch == "?":
                 out.append("[^:]" if in_prefix else ".")
             else:

@@ -56,7 +56,7 @@ policy_like = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(json_values, policy_like, st.text(max_size=30)), st.sampled_from(list(PolicyKind)))
 def test_any_input_parses_or_is_malformed(document, kind) -> None:
     with contextlib.suppress(MalformedPolicyDocument):
@@ -135,7 +135,7 @@ def _policy_set(identity, boundary, session, extra_identity=()):
     )
 
 
-@settings(max_examples=200)
+@settings(max_examples=150)
 @given(scenarios())
 def test_explicit_deny_always_wins(scenario) -> None:
     identity, boundary, session, request = scenario
@@ -146,7 +146,7 @@ def test_explicit_deny_always_wins(scenario) -> None:
     assert any(ref.policy_name == f"id{len(identity)}" for ref in decision.statements)
 
 
-@settings(max_examples=200)
+@settings(max_examples=150)
 @given(scenarios(), statements(effect="Allow"))
 def test_adding_an_allow_never_turns_allow_into_deny(scenario, extra) -> None:
     identity, boundary, session, request = scenario
@@ -158,7 +158,7 @@ def test_adding_an_allow_never_turns_allow_into_deny(scenario, extra) -> None:
         assert before.effect == "ExplicitDeny"
 
 
-@settings(max_examples=200)
+@settings(max_examples=150)
 @given(scenarios())
 def test_decision_is_explained(scenario) -> None:
     identity, boundary, session, request = scenario
@@ -184,7 +184,7 @@ def _reference_match(pattern: str, text: str) -> bool:
 wild_text = st.text(alphabet="ab*?.:/[]+\\$^(){}|\n", max_size=10)
 
 
-@settings(max_examples=1000)
+@settings(max_examples=500)
 @given(wild_text, st.text(alphabet="ab*?.:/[]+\\$^(){}|\n", max_size=10))
 def test_wildcard_matches_reference(pattern, text) -> None:
     assert WildcardSet([(pattern,)])(text) == _reference_match(pattern, text)
