@@ -40,6 +40,14 @@ class EndpointRegistry:
             self._credentials[credentials_id] = body
         return credentials_id
 
+    def update_credentials(self, credentials_id: str, credentials: TaskCredentials) -> None:
+        """Serve fresh credentials under a registered id (the agent's refresh); unknown ids: KeyError."""
+        body = credentials.body()
+        with self._lock:
+            if credentials_id not in self._credentials:
+                raise KeyError(credentials_id)
+            self._credentials[credentials_id] = body
+
     def unregister_credentials(self, credentials_id: str) -> None:
         with self._lock:
             self._credentials.pop(credentials_id, None)

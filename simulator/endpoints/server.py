@@ -114,6 +114,10 @@ class EndpointServer:
         """Serve ``credentials`` at ``/v2/credentials/<returned id>`` until unregistered."""
         return self.registry.register_credentials(credentials)
 
+    def update_credentials(self, credentials_id: str, credentials: TaskCredentials) -> None:
+        """Rotate: serve ``credentials`` under an id already handed to a task (before the old ones expire)."""
+        self.registry.update_credentials(credentials_id, credentials)
+
     def unregister_credentials(self, credentials_id: str) -> None:
         self.registry.unregister_credentials(credentials_id)
 

@@ -164,6 +164,16 @@ def test_unregistered_credentials_answer_like_unknown_ones(registry):
     )
 
 
+def test_rotated_credentials_are_served_under_the_same_id(registry):
+    credentials_id = registry.register_credentials(CREDS)
+    rotated = TaskCredentials(CREDS.role_arn, "ASIAROTATED", "s2", "t2", CREDS.expiration)
+    registry.update_credentials(credentials_id, rotated)
+    assert handle(registry, f"/v2/credentials/{credentials_id}").body == rotated.body()
+    registry.unregister_credentials(credentials_id)
+    with pytest.raises(KeyError):
+        registry.update_credentials(credentials_id, rotated)  # a stopped task's id is not revived
+
+
 def test_credentials_ids_are_uuid_shaped_and_carry_128_random_bits(registry):
     ids = {registry.register_credentials(CREDS) for _ in range(200)}
     assert len(ids) == 200
