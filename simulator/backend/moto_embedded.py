@@ -15,6 +15,7 @@ Starting one also makes moto's KMS create key pairs lazily (see ``_LazyPrivateKe
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -110,6 +111,18 @@ def _check_port_free(host: str, port: int) -> None:
             raise EnvironmentProblem(f"cannot start moto on {host}:{port}: {err.strerror}") from None
 
 
+def _stop_promptly(server: ThreadedMotoServer, url: str) -> None:
+    """``server.stop()`` waits for the serve loop to notice, up to its 0.5 s poll interval; a connection
+    wakes the loop at once, so poke it until the stop is done."""
+    stopper = threading.Thread(target=server.stop, name="ecs-sim-moto-stop")
+    stopper.start()
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    while stopper.is_alive():
+        with contextlib.suppress(OSError), socket.create_connection((host, int(port)), timeout=0.2):
+            pass
+        stopper.join(0.02)
+
+
 class EmbeddedMoto(BackendLifecycle):
     def __init__(
         self,
@@ -162,7 +175,7 @@ class EmbeddedMoto(BackendLifecycle):
         server, self._server = self._server, None
         if server is None:
             return
-        server.stop()
+        _stop_promptly(server, self.endpoint_url)
         with _accounts_lock:
             _accounts_in_use[self.account] -= 1
             if not _accounts_in_use[self.account]:

@@ -169,6 +169,23 @@ def _container(
             f"{path}.healthCheck.command",
             'A health check command starts with "CMD", "CMD-SHELL" or "NONE".',
         )
+    volumes = {v.get("name") for v in taskdef.get("volumes", [])}
+    for j, mount in enumerate(c.get("mountPoints", [])):
+        volume = mount.get("sourceVolume")
+        if volume is not None and volume not in volumes:
+            yield (
+                f"{path}.mountPoints[{j}].sourceVolume",
+                f"Invalid 'mountPoints' setting for {label}: volume {volume!r} is not defined in 'volumes'.",
+            )
+    for j, source in enumerate(c.get("volumesFrom", [])):
+        other = source.get("sourceContainer")
+        if other is not None and other not in names:
+            yield (
+                f"{path}.volumesFrom[{j}].sourceContainer",
+                f"{label} takes volumes from container {other!r}, which is not in the task definition.",
+            )
+    if c.get("links") and taskdef.get("networkMode", "bridge") != "bridge":
+        yield f"{path}.links", "Links are only supported with the bridge network mode."
     for j, mapping in enumerate(c.get("portMappings", [])):
         for key in ("containerPort", "hostPort"):
             port = mapping.get(key)

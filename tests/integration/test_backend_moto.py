@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 
-from simulator.backend import EmbeddedMoto, make_backend
-from simulator.errors import InputError
+from simulator.backend import EmbeddedMoto, RemoteEndpoint, localstack_endpoint, make_backend
+from simulator.errors import EnvironmentProblem, InputError
 from simulator.iam.model import PolicyKind, Principal, PrincipalType
 from simulator.world import BackendPolicyStore, SeededWorld, seed, world_from_dict
 
@@ -299,3 +300,35 @@ def test_sequential_instances_start_clean() -> None:
     for _ in range(2):  # the second run would fail on existing names if state leaked
         with EmbeddedMoto(account="222233334444") as backend:
             seed(world_from_dict(world, "w.yaml"), backend)
+
+
+def test_remote_endpoint_checks_the_account(seeded: SeededWorld) -> None:
+    # moto maps an unknown access key (here: "111122223333", LocalStack's convention) to 123456789012
+    with RemoteEndpoint(seeded.backend.endpoint_url, account="123456789012") as remote:
+        assert remote.admin_session().client("sts", endpoint_url=remote.endpoint_url).get_caller_identity()
+    with pytest.raises(EnvironmentProblem, match="acts in account 123456789012, not 111122223333"):
+        RemoteEndpoint(seeded.backend.endpoint_url, account=ACCOUNT).start()
+
+
+def test_remote_endpoint_unreachable() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # bound but not listening: connection refused
+        with pytest.raises(EnvironmentProblem, match="is not reachable"):
+            RemoteEndpoint(f"http://127.0.0.1:{port}").start()
+
+
+def test_port_in_use_is_reported() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        with pytest.raises(EnvironmentProblem, match=r"cannot start moto on 127\.0\.0\.1"):
+            EmbeddedMoto(port=sock.getsockname()[1]).start()
+
+
+def test_localstack_endpoint_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setenv("LOCALSTACK_HOST", "127.0.0.1:4599")
+    assert localstack_endpoint() == "http://127.0.0.1:4599"
+    monkeypatch.setenv("ECS_SIM_BACKEND", "localstack")
+    assert make_backend(account=ACCOUNT).endpoint_url == "http://127.0.0.1:4599"

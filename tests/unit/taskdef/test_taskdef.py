@@ -206,6 +206,21 @@ BAD = [
         "CMD",
     ),
     (lambda d: d.update(containerDefinitions=[]), "containerDefinitions", "cannot be empty"),
+    (
+        lambda d: container(d).update(mountPoints=[{"sourceVolume": "data", "containerPath": "/data"}]),
+        "containerDefinitions[0].mountPoints[0].sourceVolume",
+        "volume 'data' is not defined in 'volumes'",
+    ),
+    (
+        lambda d: container(d).update(volumesFrom=[{"sourceContainer": "nope"}]),
+        "containerDefinitions[0].volumesFrom[0].sourceContainer",
+        "'nope', which is not in the task definition",
+    ),
+    (
+        lambda d: (d.update(networkMode="awsvpc"), container(d).update(links=["init"])),
+        "containerDefinitions[0].links",
+        "only supported with the bridge network mode",
+    ),
 ]
 
 
@@ -215,6 +230,14 @@ def test_bad_taskdef_names_field(mutate: Any, where: str, fragment: str) -> None
         load_taskdef(_bad(mutate), source="taskdef.json")
     assert info.value.where == f"taskdef.json: {where}"
     assert fragment in info.value.message
+
+
+def test_volumes_and_mount_points() -> None:
+    data = good()
+    data["volumes"] = [{"name": "data"}]
+    container(data)["mountPoints"] = [{"sourceVolume": "data", "containerPath": "/data"}]
+    container(data, 1)["volumesFrom"] = [{"sourceContainer": "app"}]
+    assert load_taskdef(data).containers[0].get("mountPoints")[0]["sourceVolume"] == "data"
 
 
 def test_every_problem_is_listed() -> None:
