@@ -1,4 +1,18 @@
-"""The credentials and task metadata endpoint that task containers reach at 169.254.170.2."""
+"""The credentials and task metadata endpoint that task containers reach at 169.254.170.2.
+
+Wiring, as a simulator does it (see ``simulator.docker`` for the network)::
+
+    network = TaskNetwork.create(client, owner_id)
+    server = EndpointServer()
+    network.forward(CREDENTIALS_PORT, server.start(network.gateway_ip))
+    credentials_id = server.register_credentials(TaskCredentials.from_session(task_role_session))
+    endpoint_id = server.register_container(view_provider, docker_stats(client))
+    # container env: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/v2/credentials/<credentials_id>,
+    #                ECS_CONTAINER_METADATA_URI_V4=http://169.254.170.2/v4/<endpoint_id> (and /v3/ as ..._URI)
+    ...
+    server.unregister_container(endpoint_id); server.unregister_credentials(credentials_id)
+    server.stop(); network.remove()
+"""
 
 from .credentials import TaskCredentials
 from .docker_inspect import from_docker_inspect
