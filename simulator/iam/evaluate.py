@@ -91,20 +91,29 @@ def _no_context(_key: str) -> None:
     return None
 
 
-_PLAN_LIMIT = 256
-# id(policy set) -> (policy set, {(action, is_service): plan}); holding the set keeps its id unique.
-_plans: dict[int, tuple[PolicySet, dict[tuple[str, bool], _Plan]]] = {}
+_PLAN_LIMIT = 1024
+# Keyed by the policies themselves (immutable, hashed by identity), not by the PolicySet: callers
+# build a new PolicySet per request around the same policies.
+_plans: dict[tuple[object, ...], dict[tuple[str, bool], _Plan]] = {}
 
 
 def _plan(policies: PolicySet, action: str, is_service: bool) -> _Plan:
-    entry = _plans.get(id(policies))
-    if entry is None or entry[0] is not policies:
+    key = (
+        policies.resource,
+        policies.boundary,
+        policies.session,
+        len(policies.scps),
+        *policies.scps,
+        *policies.identity,
+    )
+    by_action = _plans.get(key)
+    if by_action is None:
         if len(_plans) >= _PLAN_LIMIT:
             _plans.clear()
-        entry = _plans[id(policies)] = (policies, {})
-    plan = entry[1].get((action, is_service))
+        by_action = _plans[key] = {}
+    plan = by_action.get((action, is_service))
     if plan is None:
-        plan = entry[1][(action, is_service)] = _make_plan(policies, action, is_service)
+        plan = by_action[(action, is_service)] = _make_plan(policies, action, is_service)
     return plan
 
 

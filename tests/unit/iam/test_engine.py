@@ -147,3 +147,12 @@ def test_arn_component_wildcards() -> None:
     assert matcher("arn:aws:sns:us-east-1:111122223333:topic:with:colons")
     assert not matcher("arn:aws:sns:us-east-1:extra:111122223333:topic")
     assert translate(("a**b",)) == translate(("a*b",))
+
+
+def test_plans_are_shared_by_equal_policy_sets() -> None:
+    from simulator.iam.evaluate import _plan
+
+    identity = [_p(allow("ssm:*"))]
+    first = _plan(PolicySet(identity=identity), "ssm:getparameters", False)
+    assert _plan(PolicySet(identity=list(identity)), "ssm:getparameters", False) is first
+    assert _plan(PolicySet(identity=[_p(allow("ssm:*"))]), "ssm:getparameters", False) is not first
