@@ -167,22 +167,6 @@ def evaluate(request: AuthzRequest, policies: PolicySet) -> Decision:
         f" ({'cross-account' if cross_account else 'same account'})"
     ]
 
-    def implicit(kind: PolicyKind, why: str = "") -> Decision:
-        trace.append("result: ImplicitDeny")
-        return Decision(
-            "ImplicitDeny",
-            kind,
-            (),
-            f"{request.action} on {resource} is implicitly denied: no {POLICY_NOUNS[kind]} allows it{why}.",
-            tuple(trace),
-        )
-
-    def first(statements: tuple[Statement, ...]) -> Statement | None:
-        for st in statements:
-            if _applies(st, resource, principal, ctx, has_boundary):
-                return st
-        return None
-
     # 1. Explicit deny anywhere.
     denied = [st for st in plan.denies if _applies(st, resource, principal, ctx, has_boundary)]
     if denied:
@@ -204,10 +188,10 @@ def evaluate(request: AuthzRequest, policies: PolicySet) -> Decision:
     if plan.scps is None:
         trace.append("service control policy: none applies")
     else:
-        found = first(plan.scps)
+        found = _first(plan.scps, resource, principal, ctx, has_boundary)
         if found is None:
             trace.append(_NONE_ALLOWS[PolicyKind.SCP])
-            return implicit(PolicyKind.SCP)
+            return _implicit(request, PolicyKind.SCP, trace)
         trace.append(found.allows_line)
         allowed_by.append(found)
 
@@ -230,7 +214,9 @@ def evaluate(request: AuthzRequest, policies: PolicySet) -> Decision:
             allowed_by.append(res_st)
     if is_service:
         if res_st is None:
-            return implicit(resource_kind, " the service principal")
+            return _implicit(
+                request, resource_kind, trace, " (a service principal has no identity-based policies)"
+            )
         trace.append("result: Allow")
         return _allow(request, allowed_by, trace)
     if not cross_account:
@@ -243,7 +229,7 @@ def evaluate(request: AuthzRequest, policies: PolicySet) -> Decision:
                 if action in _ASSUME_ROLE_ACTIONS
                 else " (a KMS key policy must allow the caller or delegate to its account)"
             )
-            return implicit(resource_kind, why)
+            return _implicit(request, resource_kind, trace, why)
 
     # 4. Identity-based policies, unless a resource policy named the caller's role (same account).
     if grant is Grant.ROLE and not cross_account:
@@ -251,10 +237,10 @@ def evaluate(request: AuthzRequest, policies: PolicySet) -> Decision:
     elif principal.type is PrincipalType.ROOT:
         trace.append("identity-based policy: not needed (the account root user)")
     else:
-        found = first(plan.identity)
+        found = _first(plan.identity, resource, principal, ctx, has_boundary)
         if found is None:
             trace.append(_NONE_ALLOWS[PolicyKind.IDENTITY])
-            return implicit(PolicyKind.IDENTITY)
+            return _implicit(request, PolicyKind.IDENTITY, trace)
         trace.append(found.allows_line)
         allowed_by.append(found)
 
@@ -263,17 +249,43 @@ def evaluate(request: AuthzRequest, policies: PolicySet) -> Decision:
         if statements is None:
             trace.append(_NO_POLICY[kind])
             continue
-        found = first(statements)
+        found = _first(statements, resource, principal, ctx, has_boundary)
         if found is None:
             trace.append(_NONE_ALLOWS[kind])
-            return implicit(kind)
+            return _implicit(request, kind, trace)
         trace.append(found.allows_line)
         allowed_by.append(found)
 
     if cross_account and res_st is None:
-        return implicit(resource_kind, " (cross-account access needs the resource's policy to allow too)")
+        return _implicit(
+            request, resource_kind, trace, " (cross-account access needs the resource's policy to allow too)"
+        )
     trace.append("result: Allow")
     return _allow(request, allowed_by, trace)
+
+
+def _first(
+    statements: tuple[Statement, ...],
+    resource: str,
+    principal: Principal,
+    ctx: ContextLookup,
+    has_boundary: bool,
+) -> Statement | None:
+    for st in statements:
+        if _applies(st, resource, principal, ctx, has_boundary):
+            return st
+    return None
+
+
+def _implicit(request: AuthzRequest, kind: PolicyKind, trace: list[str], why: str = "") -> Decision:
+    trace.append("result: ImplicitDeny")
+    return Decision(
+        "ImplicitDeny",
+        kind,
+        (),
+        f"{request.action} on {request.resource} is implicitly denied: no {POLICY_NOUNS[kind]} allows it{why}.",
+        tuple(trace),
+    )
 
 
 def _allow(request: AuthzRequest, statements: list[Statement], trace: list[str]) -> Decision:
