@@ -66,6 +66,7 @@ class BackendPolicyStore:
         self._clients: dict[tuple[str, str], Any] = {}
         self._principals: dict[str, PolicySet] = {}
         self._resources: dict[str, ResourceInfo] = {}
+        self._managed: dict[tuple[str, PolicyKind], Policy] = {}  # shared by every role that attaches it
         self._scps = tuple(
             parse_policy(scp.document, name=scp.name, kind=PolicyKind.SCP) for scp in world.scps
         )
@@ -100,6 +101,7 @@ class BackendPolicyStore:
         with self._lock:
             self._principals.clear()
             self._resources.clear()
+            self._managed.clear()
 
     # --- plumbing ----------------------------------------------------------------------------------
     def _client(self, service: str, region: str = "") -> Any:
@@ -151,6 +153,15 @@ class BackendPolicyStore:
         return tuple(policies), boundary
 
     def _managed_policy(self, arn: str, kind: PolicyKind) -> Policy:
+        with self._lock:
+            cached = self._managed.get((arn, kind))
+        if cached is None:
+            cached = self._load_managed_policy(arn, kind)
+            with self._lock:
+                self._managed[(arn, kind)] = cached
+        return cached
+
+    def _load_managed_policy(self, arn: str, kind: PolicyKind) -> Policy:
         iam = self._client("iam")
         policy = iam.get_policy(PolicyArn=arn)["Policy"]
         version = iam.get_policy_version(PolicyArn=arn, VersionId=policy["DefaultVersionId"])["PolicyVersion"]
@@ -219,6 +230,7 @@ class BackendPolicyStore:
             raise
 
     def _kms(self, arn: str, region: str, resource: str) -> ResourceInfo:
+        """Key id, key ARN or alias ARN; ``ResourceInfo.arn`` is the key ARN, which IAM evaluates."""
         kms = self._client("kms", region)
         meta = kms.describe_key(KeyId=arn)["KeyMetadata"]
         key_arn = meta["Arn"]

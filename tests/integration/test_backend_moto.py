@@ -332,3 +332,13 @@ def test_localstack_endpoint_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
     assert localstack_endpoint() == "http://127.0.0.1:4599"
     monkeypatch.setenv("ECS_SIM_BACKEND", "localstack")
     assert make_backend(account=ACCOUNT).endpoint_url == "http://127.0.0.1:4599"
+
+
+def test_kms_key_pairs_made_on_first_use_still_sign(seeded: SeededWorld) -> None:
+    kms = client(seeded, "kms")
+    for spec, algorithm in (("RSA_2048", "RSASSA_PSS_SHA_256"), ("ECC_NIST_P256", "ECDSA_SHA_256")):
+        key = kms.create_key(KeySpec=spec, KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
+        signature = kms.sign(KeyId=key, Message=b"m", SigningAlgorithm=algorithm)["Signature"]
+        verified = kms.verify(KeyId=key, Message=b"m", Signature=signature, SigningAlgorithm=algorithm)
+        assert verified["SignatureValid"]
+        kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)

@@ -31,7 +31,7 @@ values = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.dictionaries(st.sampled_from(WORDS), values, max_size=5))
 def test_random_taskdefs(data: dict[str, Any]) -> None:
     try:
@@ -40,7 +40,7 @@ def test_random_taskdefs(data: dict[str, Any]) -> None:
         assert str(err).startswith("taskdef.json")
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.sampled_from([0, 1]), st.sampled_from(WORDS), values)
 def test_random_changes_to_a_good_container(index: int, key: str, value: Any) -> None:
     data = copy.deepcopy(GOOD)
@@ -51,7 +51,7 @@ def test_random_changes_to_a_good_container(index: int, key: str, value: Any) ->
         assert str(err).startswith("taskdef.json")
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     st.dictionaries(st.sampled_from(["containerOverrides", "taskRoleArn", "cpu", "memory", *WORDS]), values)
 )

@@ -43,13 +43,13 @@ def _loads_or_input_error(data: Any) -> None:
         assert str(err).startswith("world.yaml")
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(st.sampled_from(TOP_LEVEL_KEYS), documents, max_size=6))
 def test_random_world_dicts(data: dict[str, Any]) -> None:
     _loads_or_input_error(data)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(documents)
 def test_random_yaml_text(data: Any) -> None:
     text = yaml.safe_dump(data)
@@ -60,7 +60,7 @@ def test_random_yaml_text(data: Any) -> None:
     _loads_or_input_error(parsed)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.text(max_size=80))
 def test_random_text(text: str) -> None:
     try:
