@@ -30,7 +30,7 @@ from .ecs.failures import LaunchType
 from .endpoints.server import EndpointServer
 from .gateway import DecisionRecord, Gateway
 from .iam import evaluate
-from .iam.model import AuthzRequest, Decision, PolicySet
+from .iam.model import AuthzRequest, Decision, PolicySet, Principal
 from .iam.principals import principal_from_arn
 from .phases.task_start.units import StartUnit
 from .sessions import Session, SessionRegistry
@@ -127,7 +127,7 @@ class Simulator:
         self.endpoints = self._stack.enter_context(EndpointServer())
         self.network = self._stack.enter_context(TaskNetwork.create(client, self.owner_id))
         self.endpoints.start(self.network.gateway_ip)
-        endpoint_port = self.endpoints.addresses()[0][1]
+        endpoint_port = self.endpoints.addresses[0][1]
         gateway_port = self.gateway.add_listener(self.network.gateway_ip)
         self.network.forward(ENDPOINT_PORT, endpoint_port)
         self.network.forward(GATEWAY_PORT, gateway_port)
@@ -189,10 +189,10 @@ class Simulator:
             else:
                 self._decisions.why_now[label] = unit.why
 
-    def authorize(self, session: Session, action: str, resource: str) -> Decision:
-        """The identity-side decision for ``session`` (used to tell whether the other role would allow)."""
+    def authorize(self, principal: Principal, action: str, resource: str) -> Decision:
+        """What the policies decide for ``principal`` (used to tell whether the other role would allow)."""
         assert self.policies is not None
-        principal_policies = self.policies.principal_policies(session.principal)
+        principal_policies = self.policies.principal_policies(principal)
         info = self.policies.resource_info(resource) if resource != "*" else None
         policies = PolicySet(
             identity=principal_policies.identity,
@@ -200,7 +200,7 @@ class Simulator:
             scps=principal_policies.scps,
             resource=info.policy if info else None,
         )
-        return evaluate(AuthzRequest(session.principal, action, resource), policies)
+        return evaluate(AuthzRequest(principal, action, resource), policies)
 
     def denials_for(
         self, labels: Mapping[str, tuple[str, Session]], other: Mapping[str, Session | None]
@@ -212,9 +212,11 @@ class Simulator:
             for record, why in self._decisions.take(label):
                 if record.decision.allowed:
                     continue
-                other_session = other.get(phase)
+                other_principal = other.get(phase)
                 other_decision = (
-                    self.authorize(other_session, record.action, record.resource) if other_session else None
+                    self.authorize(other_principal, record.action, record.resource)
+                    if other_principal
+                    else None
                 )
                 text, fix, other_allows = diagnose(
                     phase=phase,
@@ -223,7 +225,7 @@ class Simulator:
                     resource=record.resource,
                     decision=record.decision,
                     why=why if phase == PHASE_EXECUTION else WHY_RUNTIME,
-                    other_role_arn=other_session.principal.role_arn if other_session else None,
+                    other_role_arn=other_principal.role_arn if other_principal else None,
                     other_role_decision=other_decision,
                 )
                 denials.append(

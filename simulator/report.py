@@ -40,7 +40,7 @@ class ProgressPrinter:
             unit, status = payload
             if status == "started":
                 return
-            where = f" [{escape(unit.container)}]" if unit.container else ""
+            where = f" \\[{escape(unit.container)}]" if unit.container else ""
             calls = ", ".join(f"{c.service}:{c.operation}" for c in unit.calls()) or "local"
             style = _STATUS_STYLE.get(status, "white")
             self._console.print(

@@ -483,7 +483,10 @@ class TaskRun:
             labels[self._execution_session.label] = (PHASE_EXECUTION, self._execution_session)
         if self._task_session:
             labels[self._task_session.label] = (PHASE_RUNTIME, self._task_session)
-        other = {PHASE_EXECUTION: self._task_session, PHASE_RUNTIME: self._execution_session}
+        other = {
+            PHASE_EXECUTION: self._role_principal(self.task_role_arn),
+            PHASE_RUNTIME: self._role_principal(self.execution_role_arn),
+        }
         with contextlib.suppress(Exception):
             self.result.denials = sim.denials_for(labels, other)
         for session in (self._execution_session, self._task_session):
@@ -499,6 +502,17 @@ class TaskRun:
                 self.task.set_status(TaskStatus.DEPROVISIONING)
             self.task.set_status(TaskStatus.STOPPED)
         self._notify("status", self.task.last_status)
+
+    def _role_principal(self, role_arn: str | None) -> Principal | None:
+        """The principal a session of ``role_arn`` would be, for asking what that role may do."""
+        if not role_arn:
+            return None
+        name = role_arn.rsplit("/", 1)[-1]
+        role = self._sim.world.roles.get(name)
+        account = role_arn.split(":")[4]
+        return principal_from_arn(
+            f"arn:aws:sts::{account}:assumed-role/{name}/{self.task_id}", tags=dict(role.tags) if role else {}
+        )
 
     def _remove_task_volumes(self) -> None:
         sim = self._sim

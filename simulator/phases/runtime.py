@@ -191,13 +191,13 @@ class TaskRuntime:
             self._fail_container(container, None, f"CannotCreateContainerError: {err}")
             return
         self.task.container(container.name).docker_id = container.docker_id
-        # Follow logs from creation so no early line is lost.
-        self._spawn(self._follow_logs, container)
         try:
             self._driver.start(container.docker_id)
         except DockerStartError as err:
             self._fail_container(container, None, f"CannotStartContainerError: {err}")
             return
+        # Docker replays a container's output from its start, so following after start loses nothing.
+        self._spawn(self._follow_logs, container)
         container.started_at = now()
         self.task.set_container_status(container.name, ContainerStatus.RUNNING)
         if self.task.last_status != TaskStatus.RUNNING and all(
