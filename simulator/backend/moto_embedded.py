@@ -34,7 +34,7 @@ from moto.iam.models import AWSManagedPolicy, IAMBackend, iam_backends
 from moto.server import ThreadedMotoServer
 
 from ..errors import EnvironmentProblem
-from .base import BackendLifecycle
+from .base import BackendLifecycle, static_session
 
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -187,7 +187,7 @@ class EmbeddedMoto(BackendLifecycle):
         if self._admin_key is None:
             raise RuntimeError("EmbeddedMoto.admin_session() called before start()")
         key_id, secret = self._admin_key
-        return boto3.Session(aws_access_key_id=key_id, aws_secret_access_key=secret, region_name=self.region)
+        return static_session(key_id, secret, self.region)
 
     def __repr__(self) -> str:
         return f"EmbeddedMoto(account={self.account!r}, region={self.region!r}, url={self.endpoint_url!r})"

@@ -8,7 +8,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from localstack_client.config import get_service_endpoint
 
 from ..errors import EnvironmentProblem
-from .base import BackendLifecycle
+from .base import BackendLifecycle, static_session
 
 # LocalStack (and this class) treat a 12-digit access key id as "act in this account".
 _SECRET = "test"
@@ -21,9 +21,7 @@ class RemoteEndpoint(BackendLifecycle):
         self.account = account
 
     def admin_session(self) -> boto3.Session:
-        return boto3.Session(
-            aws_access_key_id=self.account, aws_secret_access_key=_SECRET, region_name=self.region
-        )
+        return static_session(self.account, _SECRET, self.region)
 
     def start(self) -> None:
         """Check the endpoint answers and acts in our account; nothing is started."""
