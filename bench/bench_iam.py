@@ -7,6 +7,7 @@ latency in microseconds (CPU time too), and the size of the policy set. Run: ``p
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import statistics
@@ -178,6 +179,7 @@ def main() -> None:
         evaluate(request, policies)
     rates = []
     rounds = 2000
+    gc.disable()  # as timeit does: measure the engine, not when the collector happens to run
     for _ in range(7):
         start = time.process_time()
         for _ in range(rounds):
@@ -191,6 +193,7 @@ def main() -> None:
             t0 = clock()
             evaluate(request, policies)
             latencies.append((clock() - t0) / 1000)
+    gc.enable()
     quantiles = statistics.quantiles(latencies, n=100)
     statements = sum(len(p.statements) for p in [*policies.identity, policies.boundary, *policies.scps] if p)
     print(
@@ -201,8 +204,9 @@ def main() -> None:
                 "policies": len(policies.identity) + 2,
                 "distinct_requests": len(requests),
                 "decisions_per_second": round(statistics.median(rates)),
+                "best_run_decisions_per_second": round(max(rates)),
                 "runs": len(rates),
-                "clock": "process CPU time, one core",
+                "clock": "process CPU time, one core, gc disabled while timing",
                 "p50_us": round(statistics.median(latencies), 2),
                 "p99_us": round(quantiles[98], 2),
             }
