@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import json
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from hypothesis import given, settings
@@ -59,3 +62,15 @@ def test_random_overrides(overrides: dict[str, Any]) -> None:
     taskdef = load_taskdef(copy.deepcopy(GOOD), source="taskdef.json")
     with contextlib.suppress(InputError):
         apply_overrides(taskdef, overrides)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.one_of(st.text(max_size=60), st.builds(json.dumps, values)))
+def test_random_files(text: str) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "taskdef.json"
+        path.write_text(text)
+        try:
+            load_taskdef(path)
+        except InputError as err:
+            assert str(err).startswith(str(path))
