@@ -65,11 +65,14 @@ def add(rule: Rule) -> None:
     )
 
 
-def delete(rule: Rule) -> None:
-    """Delete one rule; a rule someone else (the reaper of another simulator) removed first is fine."""
+def delete(rule: Rule) -> bool:
+    """Delete one rule; False when someone else (its owner, another simulator's reaper) was first."""
     result = _iptables(rule.table, ["-D", rule.chain, *rule.spec])
-    if result.returncode != 0 and _iptables(rule.table, ["-C", rule.chain, *rule.spec]).returncode == 0:
+    if result.returncode == 0:
+        return True
+    if _iptables(rule.table, ["-C", rule.chain, *rule.spec]).returncode == 0:
         _check(result, f"removing a forward of {rule.network_name}")
+    return False
 
 
 def list_owned() -> list[Rule]:

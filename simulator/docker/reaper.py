@@ -59,7 +59,6 @@ def reap_leftovers(client: docker.DockerClient) -> Reaped:
 
     existing = {network["Name"] for network in client.api.networks()}
     for rule in rules:
-        if rule.network_name not in existing:
-            iptables.delete(rule)
+        if rule.network_name not in existing and iptables.delete(rule):
             reaped.rules.append(f"{rule.table} {rule.chain} {rule.network_name}")
     return reaped

@@ -189,8 +189,9 @@ def test_reap_leftovers_of_a_killed_simulator(client):
 
     reaped = reap_leftovers(client)
 
+    # Leftovers of other dead simulators on this host may be reaped in the same sweep.
     assert network_name in reaped.networks
-    assert sorted(reaped.rules) == [f"filter INPUT {network_name}", f"nat PREROUTING {network_name}"]
+    assert {f"filter INPUT {network_name}", f"nat PREROUTING {network_name}"} <= set(reaped.rules)
     assert len(reaped.containers) >= 1 and len(reaped.volumes) >= 1
     assert client.networks.list(filters=owned) == []
     assert client.containers.list(all=True, filters=owned) == []
