@@ -29,6 +29,7 @@ from simulator.docker import (
 )
 from simulator.docker import network as network_module
 from simulator.endpoints import EndpointServer, TaskCredentials
+from simulator.errors import EnvironmentProblem
 
 pytestmark = pytest.mark.docker
 
@@ -240,3 +241,18 @@ def test_forward_passes_a_host_firewall_that_drops_the_task_network(client, simu
     finally:
         subprocess.run(["iptables", "-w", "-D", "INPUT", *drop], check=True)
     assert (status, output) == (0, '{"status":"ok"}')
+
+
+def test_no_free_subnet_is_an_environment_problem(client, simulator, monkeypatch):
+    monkeypatch.setattr(
+        network_module, "candidate_subnets", lambda: [(simulator.network.subnet, "169.254.170.2")]
+    )
+    with pytest.raises(EnvironmentProblem, match=r"^no free task network subnet between 169\.254\.170\.0/24"):
+        TaskNetwork.create(client, new_owner_id())
+
+
+def test_docker_refusing_the_network_is_an_environment_problem(client, simulator):
+    with pytest.raises(
+        EnvironmentProblem, match=f"^Docker could not create network {simulator.network.name}: "
+    ):
+        TaskNetwork.create(client, simulator.owner)  # the same owner twice: the name is taken
