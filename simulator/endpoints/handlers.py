@@ -8,8 +8,9 @@ JSON *string*; an unknown path gets gorilla/mux's plain-text 404.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -95,66 +96,54 @@ def _current(
         raise _ProviderFailed from err
 
 
-def _container_stats(registration: ContainerRegistration, docker_id: str, status: int) -> Response:
+@dataclass(frozen=True)
+class _Version:
+    """What differs between the v3 and v4 handlers: field set, and the status of each failure."""
+
+    name: str
+    v4: bool
+    unknown_metadata: int  # v4 answers a lookup failure with 404, v3 with 500
+    unknown_stats: int
+    unavailable_stats: int
+
+
+_VERSIONS = {"3": _Version("V3", False, 500, 400, 400), "4": _Version("V4", True, 404, 404, 500)}
+
+
+def _metadata(registry: EndpointRegistry, version: _Version, endpoint_id: str, resource: str) -> Response:
+    try:
+        current = _current(registry, endpoint_id)
+    except _ProviderFailed:
+        return _message(500, _FAILED[resource])
+    if resource == "":
+        if current is None or not current[1].container.docker_id:
+            text = f"{version.name} container metadata handler: {_NO_CONTAINER}{endpoint_id}"
+            return _message(version.unknown_metadata, text)
+        return Response(200, gojson.dumps(container_response(current[1].container, v4=version.v4)))
+    if resource in ("/task", "/taskWithTags"):
+        if current is None:
+            return _message(
+                version.unknown_metadata, f"{version.name} task metadata handler: {_NO_TASK}{endpoint_id}"
+            )
+        body = task_response(current[1].task, v4=version.v4, with_tags=resource == "/taskWithTags")
+        return Response(200, gojson.dumps(body))
+    if resource == "/task/stats":
+        if current is None:
+            return _message(
+                version.unknown_stats, f"{version.name} task stats handler: {_NO_TASK}{endpoint_id}"
+            )
+        return Response(200, gojson.dumps(_task_stats(*current)))
+    handler = f"{version.name} container stats handler"
+    if current is None:
+        return _message(version.unknown_stats, f"{handler}: {_NO_TASK}{endpoint_id}")
+    registration, view = current
+    docker_id = view.container.docker_id
+    if not docker_id:
+        return _message(version.unknown_stats, f"{handler}: {_NO_CONTAINER}{endpoint_id}")
     stats = _stats(registration, docker_id)
     if stats is None:
-        return _message(status, f"Unable to get container stats for: {docker_id}")
+        return _message(version.unavailable_stats, f"Unable to get container stats for: {docker_id}")
     return Response(200, gojson.dumps(stats))
-
-
-def _v4(registry: EndpointRegistry, endpoint_id: str, resource: str) -> Response:
-    try:
-        current = _current(registry, endpoint_id)
-    except _ProviderFailed:
-        return _message(500, _FAILED[resource])
-    if resource == "":
-        if current is None or not current[1].container.docker_id:
-            return _message(404, f"V4 container metadata handler: {_NO_CONTAINER}{endpoint_id}")
-        return Response(200, gojson.dumps(container_response(current[1].container, v4=True)))
-    if resource in ("/task", "/taskWithTags"):
-        if current is None:
-            return _message(404, f"V4 task metadata handler: {_NO_TASK}{endpoint_id}")
-        body = task_response(current[1].task, v4=True, with_tags=resource == "/taskWithTags")
-        return Response(200, gojson.dumps(body))
-    if resource == "/task/stats":
-        if current is None:
-            return _message(404, f"V4 task stats handler: {_NO_TASK}{endpoint_id}")
-        return Response(200, gojson.dumps(_task_stats(*current)))
-    if current is None:
-        return _message(404, f"V4 container stats handler: {_NO_TASK}{endpoint_id}")
-    registration, view = current
-    if not view.container.docker_id:
-        return _message(404, f"V4 container stats handler: {_NO_CONTAINER}{endpoint_id}")
-    return _container_stats(registration, view.container.docker_id, 500)
-
-
-def _v3(registry: EndpointRegistry, endpoint_id: str, resource: str) -> Response:
-    try:
-        current = _current(registry, endpoint_id)
-    except _ProviderFailed:
-        return _message(500, _FAILED[resource])
-    if resource == "":
-        if current is None or not current[1].container.docker_id:
-            return _message(500, f"V3 container metadata handler: {_NO_CONTAINER}{endpoint_id}")
-        return Response(200, gojson.dumps(container_response(current[1].container, v4=False)))
-    if resource in ("/task", "/taskWithTags"):
-        if current is None:
-            return _message(500, f"V3 task metadata handler: {_NO_TASK}{endpoint_id}")
-        body = task_response(current[1].task, v4=False, with_tags=resource == "/taskWithTags")
-        return Response(200, gojson.dumps(body))
-    if resource == "/task/stats":
-        if current is None:
-            return _message(400, f"V3 task stats handler: {_NO_TASK}{endpoint_id}")
-        return Response(200, gojson.dumps(_task_stats(*current)))
-    if current is None:
-        return _message(400, f"V3 container stats handler: {_NO_TASK}{endpoint_id}")
-    registration, view = current
-    if not view.container.docker_id:
-        return _message(400, f"V3 container stats handler: {_NO_CONTAINER}{endpoint_id}")
-    return _container_stats(registration, view.container.docker_id, 400)
-
-
-_TMDE: Mapping[str, Callable[[EndpointRegistry, str, str], Response]] = {"3": _v3, "4": _v4}
 
 
 def handle(registry: EndpointRegistry, target: str) -> Response:
@@ -170,7 +159,7 @@ def handle(registry: EndpointRegistry, target: str) -> Response:
     matched = _METADATA.fullmatch(path)
     if matched:
         version, endpoint_id, resource = matched.groups()
-        return _TMDE[version](registry, endpoint_id, resource or "")
+        return _metadata(registry, _VERSIONS[version], endpoint_id, resource or "")
     if path == "/health":
         return HEALTHY
     return NOT_FOUND
