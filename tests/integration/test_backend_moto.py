@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
@@ -342,3 +343,16 @@ def test_kms_key_pairs_made_on_first_use_still_sign(seeded: SeededWorld) -> None
         verified = kms.verify(KeyId=key, Message=b"m", Signature=signature, SigningAlgorithm=algorithm)
         assert verified["SignatureValid"]
         kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
+
+
+def test_policy_store_is_thread_safe(seeded: SeededWorld) -> None:
+    world = seeded.world
+    store = BackendPolicyStore.for_backend(seeded.backend, world)
+    arns = [world.secret_arn("app/db"), world.parameter_arn("/app/db-password"), world.bucket_arn("app-config"),
+            world.repository_arn("app"), world.queue_arn("jobs"), seeded.key_arns["app-key"]] * 4  # fmt: skip
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        infos = list(pool.map(store.resource_info, arns))
+        store.invalidate()
+        again = list(pool.map(store.resource_info, arns))
+    assert all(info.exists for info in infos + again)
+    assert [i.arn for i in infos] == [i.arn for i in again]
