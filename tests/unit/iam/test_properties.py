@@ -78,6 +78,8 @@ conditions = st.sampled_from(
         {"StringEqualsIfExists": {"aws:RequestedRegion": "us-east-1"}},
         {"ForAnyValue:StringLike": {"aws:TagKeys": ["a*"]}},
         {"StringNotEquals": {"aws:PrincipalTag/team": "x"}},
+        {"StringLike": {"aws:userid": "${aws:userid}"}, "Null": {"aws:username": "true"}},
+        {"ForAllValues:ArnLike": {"aws:TagKeys": "arn:aws:*"}, "NumericLessThanIfExists": {"s3:max-keys": 5}},
     ]
 )
 
