@@ -12,6 +12,7 @@ import contextlib
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -24,7 +25,7 @@ from .diagnosis import PHASE_EXECUTION, PHASE_RUNTIME, WHY_RUNTIME, Denial, diag
 from .docker.client import docker_client
 from .docker.containers import ContainerDriver
 from .docker.labels import new_owner_id
-from .docker.network import TaskNetwork
+from .docker.network import CREDENTIALS_PORT, GATEWAY_PORT, TaskNetwork
 from .docker.reaper import reap_leftovers
 from .ecs.failures import LaunchType
 from .endpoints.server import EndpointServer
@@ -38,8 +39,7 @@ from .task_runner import TaskRun
 from .taskdef import TaskDefinition, apply_overrides, load_taskdef
 from .world import BackendPolicyStore, SeededWorld, World, load_world, seed, world_from_dict
 
-ENDPOINT_PORT = 80  # SDKs look for the relative credentials URI at http://169.254.170.2:80
-GATEWAY_PORT = 4566  # what task containers see as AWS_ENDPOINT_URL on 169.254.170.2
+SESSION_SECONDS = 6 * 3600  # what ECS gives task and execution role sessions
 
 WorldInput = str | Path | Mapping[str, Any] | World | None
 
@@ -75,10 +75,13 @@ class Simulator:
         backend: Backend | None = None,
         launch_type: LaunchType | str = LaunchType.FARGATE,
         cluster: str = "default",
+        docker: bool = True,
     ) -> None:
+        """``docker=False`` starts only the AWS side (backend, gateway): enough for ``ecs-sim check``."""
         self.world = _load_world(world)
         self.launch_type = LaunchType(str(launch_type).upper())
         self.cluster = cluster
+        self._with_docker = docker
         self.owner_id = new_owner_id()
         self._backend = backend or make_backend(region=self.world.region, account=self.world.account)
         self._stack = contextlib.ExitStack()
@@ -107,10 +110,11 @@ class Simulator:
         self.stop()
 
     def start(self) -> None:
-        client = docker_client()
-        self._stack.callback(client.close)
-        reap_leftovers(client)
-        self.driver = ContainerDriver(client)
+        self._start_aws()
+        if self._with_docker:
+            self._start_docker()
+
+    def _start_aws(self) -> None:
         self._stack.enter_context(self._backend)
         self.seeded = seed(self.world, self._backend)
         self._admin = self._backend.admin_session()
@@ -124,12 +128,19 @@ class Simulator:
                 on_decision=self._decisions.record,
             )
         )
+
+    def _start_docker(self) -> None:
+        assert self.gateway is not None
+        client = docker_client()
+        self._stack.callback(client.close)
+        reap_leftovers(client)
+        self.driver = ContainerDriver(client)
         self.endpoints = self._stack.enter_context(EndpointServer())
         self.network = self._stack.enter_context(TaskNetwork.create(client, self.owner_id))
         self.endpoints.start(self.network.gateway_ip)
         endpoint_port = self.endpoints.addresses[0][1]
         gateway_port = self.gateway.add_listener(self.network.gateway_ip)
-        self.network.forward(ENDPOINT_PORT, endpoint_port)
+        self.network.forward(CREDENTIALS_PORT, endpoint_port)
         self.network.forward(GATEWAY_PORT, gateway_port)
 
     def stop(self) -> None:
@@ -156,8 +167,8 @@ class Simulator:
         on_event: Callable[[str, Any], None] | None = None,
     ) -> TaskRun:
         """Start a task in the background (RunTask returns at once); ``.wait()`` / ``.stop()`` on the result."""
-        if self.gateway is None:
-            raise RuntimeError("Simulator is not started: use it as a context manager")
+        if self.gateway is None or self.driver is None:
+            raise RuntimeError("Simulator is not started with Docker: use it as a context manager")
         definition = taskdef if isinstance(taskdef, TaskDefinition) else load_taskdef(taskdef)
         if overrides:
             definition = apply_overrides(definition, overrides)
@@ -189,7 +200,43 @@ class Simulator:
             else:
                 self._decisions.why_now[label] = unit.why
 
-    def authorize(self, principal: Principal, action: str, resource: str) -> Decision:
+    def assume_role(self, role_arn: str, session_name: str, label: str) -> Session:
+        """A fresh STS session of ``role_arn`` on the backend, registered with the gateway under ``label``."""
+        answer = self.client("sts").assume_role(
+            RoleArn=role_arn, RoleSessionName=session_name, DurationSeconds=SESSION_SECONDS
+        )
+        creds = answer["Credentials"]
+        role = self.world.roles.get(role_arn.rsplit("/", 1)[-1])
+        principal = principal_from_arn(answer["AssumedRoleUser"]["Arn"], tags=dict(role.tags) if role else {})
+        session = Session(
+            access_key_id=creds["AccessKeyId"],
+            secret_access_key=creds["SecretAccessKey"],
+            session_token=creds["SessionToken"],
+            expiration=creds["Expiration"].astimezone(UTC),
+            principal=principal,
+            label=label,
+        )
+        self.sessions.register(session)
+        return session
+
+    def role_principal(self, role_arn: str | None, session_name: str) -> Principal | None:
+        """The principal a session of ``role_arn`` would be, to ask what that role may do."""
+        if not role_arn:
+            return None
+        name = role_arn.rsplit("/", 1)[-1]
+        role = self.world.roles.get(name)
+        account = role_arn.split(":")[4]
+        return principal_from_arn(
+            f"arn:aws:sts::{account}:assumed-role/{name}/{session_name}", tags=dict(role.tags) if role else {}
+        )
+
+    def take_decisions(self, label: str) -> list[tuple[DecisionRecord, str]]:
+        """Every decision recorded for the session ``label`` (with the why of the unit that made it)."""
+        return self._decisions.take(label)
+
+    def authorize(
+        self, principal: Principal, action: str, resource: str, context: Mapping[str, Any] | None = None
+    ) -> Decision:
         """What the policies decide for ``principal`` (used to tell whether the other role would allow)."""
         assert self.policies is not None
         principal_policies = self.policies.principal_policies(principal)
@@ -200,50 +247,49 @@ class Simulator:
             scps=principal_policies.scps,
             resource=info.policy if info else None,
         )
-        return evaluate(AuthzRequest(principal, action, resource), policies)
+        return evaluate(AuthzRequest(principal, action, resource, dict(context or {})), policies)
 
     def denials_for(
-        self, labels: Mapping[str, tuple[str, Session]], other: Mapping[str, Session | None]
+        self, labels: Mapping[str, tuple[str, Session]], other: Mapping[str, Principal | None]
     ) -> list[Denial]:
         """Denials recorded for the sessions ``labels`` (label -> (phase, session)); ``other`` maps a phase to
-        the task's other role session, for wrong-role detection."""
-        denials = []
-        for label, (phase, session) in labels.items():
-            for record, why in self._decisions.take(label):
-                if record.decision.allowed:
-                    continue
-                other_principal = other.get(phase)
-                other_decision = (
-                    self.authorize(other_principal, record.action, record.resource)
-                    if other_principal
-                    else None
-                )
-                text, fix, other_allows = diagnose(
-                    phase=phase,
-                    role_arn=session.principal.role_arn or session.principal.arn,
-                    action=record.action,
-                    resource=record.resource,
-                    decision=record.decision,
-                    why=why if phase == PHASE_EXECUTION else WHY_RUNTIME,
-                    other_role_arn=other_principal.role_arn if other_principal else None,
-                    other_role_decision=other_decision,
-                )
-                denials.append(
-                    Denial(
-                        phase=phase,
-                        role_arn=session.principal.role_arn or session.principal.arn,
-                        action=record.action,
-                        resource=record.resource,
-                        decision=record.decision,
-                        error_code=record.error_code,
-                        message=record.message,
-                        diagnosis=text,
-                        fix=fix,
-                        other_role_allows=other_allows,
-                        deciding=[s.label() for s in record.decision.statements],
-                    )
-                )
-        return denials
+        the principal of the task's other role, for wrong-role detection."""
+        return [
+            self.denial_of(record, why, phase, session.principal, other.get(phase))
+            for label, (phase, session) in labels.items()
+            for record, why in self.take_decisions(label)
+            if not record.decision.allowed
+        ]
+
+    def denial_of(
+        self, record: DecisionRecord, why: str, phase: str, principal: Principal, other: Principal | None
+    ) -> Denial:
+        """A denied decision with its diagnosis; ``other`` is the task's other role, for wrong-role detection."""
+        role_arn = principal.role_arn or principal.arn
+        other_decision = self.authorize(other, record.action, record.resource) if other else None
+        text, fix, other_allows = diagnose(
+            phase=phase,
+            role_arn=role_arn,
+            action=record.action,
+            resource=record.resource,
+            decision=record.decision,
+            why=why if phase == PHASE_EXECUTION else WHY_RUNTIME,
+            other_role_arn=other.role_arn if other else None,
+            other_role_decision=other_decision,
+        )
+        return Denial(
+            phase=phase,
+            role_arn=role_arn,
+            action=record.action,
+            resource=record.resource,
+            decision=record.decision,
+            error_code=record.error_code,
+            message=record.message,
+            diagnosis=text,
+            fix=fix,
+            other_role_allows=other_allows,
+            deciding=[s.label() for s in record.decision.statements],
+        )
 
 
 def _load_world(world: WorldInput) -> World:

@@ -25,7 +25,7 @@ WORLD_ENV = "ECS_SIM_WORLD"
 
 def _consoles() -> tuple[Console, Console]:
     # Rich honours NO_COLOR and turns colour off when the stream is not a terminal.
-    return Console(), Console(stderr=True)
+    return Console(emoji=False), Console(stderr=True, emoji=False)
 
 
 def _fail(err: EcsSimError, debug: bool) -> NoReturn:
@@ -171,6 +171,118 @@ def run(
     else:
         print_result(out, result)
     sys.exit(EXIT_INTERRUPTED if result.interrupted else result.exit_code)
+
+
+def _simulator_without_docker(world: str | None, launch_type: str = "FARGATE") -> Any:
+    from .api import Simulator
+    from .world import load_world, world_from_dict
+
+    the_world = load_world(world) if world else world_from_dict({}, source="<default world>")
+    return Simulator(the_world, launch_type=launch_type, docker=False)
+
+
+@main.command()
+@click.argument("taskdef")
+@click.option("--world", envvar=WORLD_ENV, help="World file. Default: world.yaml beside a sample task.")
+@click.option(
+    "--task-role-actions",
+    "runtime_actions",
+    multiple=True,
+    help="ACTION=RESOURCE_ARN the application calls at runtime (or @file with one per line).",
+)
+@click.option(
+    "--launch-type",
+    type=click.Choice(["FARGATE", "EC2"], case_sensitive=False),
+    default="FARGATE",
+    envvar="ECS_SIM_LAUNCH_TYPE",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print only the report document on stdout.")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+def check(
+    taskdef: str,
+    world: str | None,
+    runtime_actions: tuple[str, ...],
+    launch_type: str,
+    as_json: bool,
+    debug: bool,
+) -> None:
+    """List every permission task start needs for TASKDEF, per role, and whether the world grants it.
+    No containers run. Exit 0 when task start would succeed, 2 when it would fail."""
+    from .check import check_task, parse_runtime_actions
+    from .report import print_check
+    from .taskdef import load_taskdef
+
+    out, _ = _consoles()
+    try:
+        taskdef_path, world_path = resolve_task_inputs(taskdef, world)
+        lines: list[str] = []
+        for value in runtime_actions:
+            lines += Path(value[1:]).read_text().split() if value.startswith("@") else [value]
+        with _simulator_without_docker(str(world_path) if world_path else None, launch_type) as sim:
+            report = check_task(sim, load_taskdef(taskdef_path), parse_runtime_actions(lines))
+    except EcsSimError as error:
+        _fail(error, debug)
+    if as_json:
+        out.print_json(json.dumps(report.to_json()))
+    else:
+        print_check(out, report)
+    sys.exit(report.exit_code)
+
+
+@main.command()
+@click.option("--world", envvar=WORLD_ENV, help="World file (YAML/JSON).")
+@click.option("--role", required=True, help="Role name or ARN whose session makes the call.")
+@click.option("--action", required=True, help="IAM action, e.g. secretsmanager:GetSecretValue.")
+@click.option("--resource", required=True, help="Resource ARN (or *).")
+@click.option("--context", "context_pairs", multiple=True, help="Context key=value (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the decision as JSON.")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+def explain(
+    world: str | None,
+    role: str,
+    action: str,
+    resource: str,
+    context_pairs: tuple[str, ...],
+    as_json: bool,
+    debug: bool,
+) -> None:
+    """Show one decision of the world's policies with its full evaluation trace."""
+    from .task_runner import role_arn_for
+
+    out, _ = _consoles()
+    try:
+        context: dict[str, Any] = {}
+        for pair in context_pairs:
+            key, sep, value = pair.partition("=")
+            if not sep:
+                raise InputError(f"expected key=value, got {pair!r}", where="--context")
+            context.setdefault(key, []).append(value)
+        with _simulator_without_docker(world) as sim:
+            role_arn = role_arn_for(role, sim.world.account)
+            principal = sim.role_principal(role_arn, "ecs-sim-explain")
+            if role.rsplit("/", 1)[-1] not in sim.world.roles:
+                raise InputError(f"no role {role!r} in the world", where="--role")
+            flat = {k: v[0] if len(v) == 1 else v for k, v in context.items()}
+            decision = sim.authorize(principal, action, resource, flat)
+    except EcsSimError as error:
+        _fail(error, debug)
+    document = {
+        "principal": principal.arn,
+        "action": action,
+        "resource": resource,
+        "decision": decision.effect,
+        "blockedBy": decision.blocked_by.value if decision.blocked_by else None,
+        "statements": [s.label() for s in decision.statements],
+        "explanation": decision.explanation,
+        "trace": list(decision.trace),
+    }
+    if as_json:
+        out.print_json(json.dumps(document))
+    else:
+        out.print(f"[bold]{decision.effect}[/]: {escape(decision.explanation)}", highlight=False)
+        for line in decision.trace:
+            out.print(f"  {escape(line)}", highlight=False)
+    sys.exit(0 if decision.allowed else 1)
 
 
 @main.command()

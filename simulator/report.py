@@ -11,7 +11,8 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from .diagnosis import PHASE_EXECUTION
+from .check import CheckReport
+from .diagnosis import PHASE_EXECUTION, Denial
 from .ecs.task_record import TaskRecord
 from .result import TaskResult
 
@@ -84,14 +85,47 @@ def print_result(console: Console, result: TaskResult) -> None:
     if task.get("stoppedReason"):
         console.print(f"stoppedReason: {escape(task['stoppedReason'])}", highlight=False)
     for denial in result.denials:
-        body = [
-            f"[bold]{escape(denial.action)}[/] on {escape(denial.resource)}",
-            f"phase: {_PHASE_TITLE.get(denial.phase, denial.phase)}, role: {escape(denial.role_arn)}",
-            f"decision: {denial.decision.effect}"
-            + (f" ({denial.decision.blocked_by.value} policy)" if denial.decision.blocked_by else ""),
-            "",
-            escape(denial.diagnosis),
-        ]
-        if denial.fix:
-            body += ["", "smallest fix:", escape(json.dumps(denial.fix, indent=2))]
-        console.print(Panel("\n".join(body), title="AccessDenied: which role needs what", border_style="red"))
+        _print_denial(console, denial)
+
+
+def _print_denial(console: Console, denial: Denial) -> None:
+    blocked = f" ({denial.decision.blocked_by.value} policy)" if denial.decision.blocked_by else ""
+    body = [
+        f"[bold]{escape(denial.action)}[/] on {escape(denial.resource)}",
+        f"phase: {_PHASE_TITLE.get(denial.phase, denial.phase)}, role: {escape(denial.role_arn)}",
+        f"decision: {denial.decision.effect}{blocked}",
+        "",
+        escape(denial.diagnosis),
+    ]
+    if denial.fix:
+        body += ["", "smallest fix:", escape(json.dumps(denial.fix, indent=2))]
+    console.print(Panel("\n".join(body), title="AccessDenied: which role needs what", border_style="red"))
+
+
+def print_check(console: Console, report: CheckReport) -> None:
+    """A table per role: each permission task start (and the app, if given) needs, allowed or denied."""
+    if report.run_task_error:
+        console.print(f"[bold red]RunTask would fail:[/] {escape(report.run_task_error)}", highlight=False)
+    by_role: dict[str, list[Any]] = {}
+    for requirement in report.requirements:
+        by_role.setdefault(requirement.role_arn, []).append(requirement)
+    for role_arn, requirements in by_role.items():
+        table = Table(title=f"{escape(role_arn)}", header_style="bold")
+        for column in ("phase", "step", "action", "resource", "allowed"):
+            table.add_column(column)
+        for r in requirements:
+            verdict = "[green]yes[/]" if r.allowed else "[bold red]DENIED[/]"
+            step = r.step + (f" ({r.container})" if r.container else "")
+            table.add_row(
+                _PHASE_TITLE.get(r.phase, r.phase),
+                escape(step),
+                escape(r.action),
+                escape(r.resource),
+                verdict,
+            )
+        console.print(table)
+    for denial in report.denials:
+        _print_denial(console, denial)
+    console.print(
+        "task start would " + ("[bold red]FAIL[/]" if report.phase_one_fails else "[green]succeed[/]")
+    )

@@ -6,7 +6,6 @@ import contextlib
 import secrets
 import threading
 from collections.abc import Callable, Mapping
-from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -15,15 +14,13 @@ from docker.types import Mount, Ulimit
 from .diagnosis import PHASE_EXECUTION, PHASE_RUNTIME
 from .docker.containers import ContainerSpec, HealthCheckSpec
 from .docker.labels import owner_labels
+from .docker.network import ENDPOINT_IP, GATEWAY_PORT
 from .ecs.failures import STOP_TASK_FAILED_TO_START, STOP_USER_INITIATED, StartFailure
 from .ecs.lifecycle import ContainerStatus, TaskStatus
 from .ecs.task_record import ContainerRecord, TaskRecord
+from .ecs.trust import ecs_can_assume, unable_to_assume_message
 from .endpoints.credentials import TaskCredentials
 from .endpoints.metadata import ContainerMetadata, ContainerView, TaskMetadata
-from .iam import evaluate
-from .iam.model import AuthzRequest, PolicyKind, PolicySet, Principal, PrincipalType
-from .iam.policy import parse_policy
-from .iam.principals import principal_from_arn
 from .phases.log_shipping import LogShipper
 from .phases.runtime import RuntimeContainer, TaskRuntime
 from .phases.task_start.driver import run_task_start
@@ -36,10 +33,6 @@ from .timeline import Timeline
 
 if TYPE_CHECKING:
     from .api import Simulator
-
-ECS_TASKS_SERVICE = "ecs-tasks.amazonaws.com"
-ENDPOINT_HOST = "169.254.170.2"
-SESSION_SECONDS = 6 * 3600
 
 
 class RunTaskRefused(Exception):
@@ -163,53 +156,10 @@ class TaskRun:
 
     def _check_trust(self) -> None:
         for role_arn in filter(None, (self.execution_role_arn, self.task_role_arn)):
-            if not self._trusts_ecs_tasks(role_arn):
-                raise RunTaskRefused(
-                    f"ECS was unable to assume the role '{role_arn}' that was provided for this task. Please verify "
-                    "that the role being passed has the proper trust relationship and permissions and that your IAM "
-                    "user has permissions to pass this role."
-                )
-
-    def _trusts_ecs_tasks(self, role_arn: str) -> bool:
-        iam = self._sim.client("iam")
-        try:
-            role = iam.get_role(RoleName=role_arn.rsplit("/", 1)[-1])["Role"]
-        except iam.exceptions.NoSuchEntityException:
-            return False
-        trust = parse_policy(role["AssumeRolePolicyDocument"], name="trust policy", kind=PolicyKind.TRUST)
-        world = self._sim.world
-        service = Principal(
-            arn=ECS_TASKS_SERVICE, account="", type=PrincipalType.SERVICE, service=ECS_TASKS_SERVICE
-        )
-        request = AuthzRequest(
-            service,
-            "sts:AssumeRole",
-            role_arn,
-            context={
-                "aws:SourceAccount": world.account,
-                "aws:SourceArn": self.task.cluster_arn,
-            },
-        )
-        return evaluate(request, PolicySet(resource=trust)).allowed
-
-    def _assume(self, role_arn: str, label: str) -> Session:
-        sts = self._sim.client("sts")
-        answer = sts.assume_role(
-            RoleArn=role_arn, RoleSessionName=self.task_id, DurationSeconds=SESSION_SECONDS
-        )
-        creds = answer["Credentials"]
-        role = self._sim.world.roles.get(role_arn.rsplit("/", 1)[-1])
-        principal = principal_from_arn(answer["AssumedRoleUser"]["Arn"], tags=dict(role.tags) if role else {})
-        session = Session(
-            access_key_id=creds["AccessKeyId"],
-            secret_access_key=creds["SecretAccessKey"],
-            session_token=creds["SessionToken"],
-            expiration=creds["Expiration"].astimezone(UTC),
-            principal=principal,
-            label=label,
-        )
-        self._sim.sessions.register(session)
-        return session
+            if not ecs_can_assume(
+                self._sim.client("iam"), role_arn, self._sim.world.account, self.task.cluster_arn
+            ):
+                raise RunTaskRefused(unable_to_assume_message(role_arn))
 
     # --- phase 1 ------------------------------------------------------------------------------
     def _phase_one(self) -> dict[str, ContainerInputs]:
@@ -227,7 +177,9 @@ class TaskRun:
         if needs_role and not self.execution_role_arn:
             raise StartFailed(_no_execution_role(units))
         if self.execution_role_arn:
-            self._execution_session = self._assume(self.execution_role_arn, f"{self.task_id}/execution")
+            self._execution_session = self._sim.assume_role(
+                self.execution_role_arn, self.task_id, f"{self.task_id}/execution"
+            )
         clients = ExecutionClients(_boto_session(self._execution_session), sim.gateway.url, sim.world.region)
         self._execution_clients = clients
 
@@ -260,7 +212,9 @@ class TaskRun:
         assert sim.endpoints is not None and sim.network is not None and sim.driver is not None
         credentials_id = None
         if self.task_role_arn:
-            self._task_session = self._assume(self.task_role_arn, f"{self.task_id}/task")
+            self._task_session = self._sim.assume_role(
+                self.task_role_arn, self.task_id, f"{self.task_id}/task"
+            )
             credentials_id = sim.endpoints.register_credentials(
                 TaskCredentials.from_session(self._task_session)
             )
@@ -325,11 +279,11 @@ class TaskRun:
                 "AWS_REGION": world.region,
                 "AWS_DEFAULT_REGION": world.region,
                 "AWS_EXECUTION_ENV": f"AWS_ECS_{sim.launch_type.value}",
-                "ECS_CONTAINER_METADATA_URI": f"http://{ENDPOINT_HOST}/v3/{endpoint_id}",
-                "ECS_CONTAINER_METADATA_URI_V4": f"http://{ENDPOINT_HOST}/v4/{endpoint_id}",
+                "ECS_CONTAINER_METADATA_URI": f"http://{ENDPOINT_IP}/v3/{endpoint_id}",
+                "ECS_CONTAINER_METADATA_URI_V4": f"http://{ENDPOINT_IP}/v4/{endpoint_id}",
             }
         )
-        environment.setdefault("AWS_ENDPOINT_URL", f"http://{ENDPOINT_HOST}:4566")
+        environment.setdefault("AWS_ENDPOINT_URL", f"http://{ENDPOINT_IP}:{GATEWAY_PORT}")
         if credentials_id:
             environment["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"] = f"/v2/credentials/{credentials_id}"
         labels = {
@@ -484,8 +438,8 @@ class TaskRun:
         if self._task_session:
             labels[self._task_session.label] = (PHASE_RUNTIME, self._task_session)
         other = {
-            PHASE_EXECUTION: self._role_principal(self.task_role_arn),
-            PHASE_RUNTIME: self._role_principal(self.execution_role_arn),
+            PHASE_EXECUTION: sim.role_principal(self.task_role_arn, self.task_id),
+            PHASE_RUNTIME: sim.role_principal(self.execution_role_arn, self.task_id),
         }
         with contextlib.suppress(Exception):
             self.result.denials = sim.denials_for(labels, other)
@@ -502,17 +456,6 @@ class TaskRun:
                 self.task.set_status(TaskStatus.DEPROVISIONING)
             self.task.set_status(TaskStatus.STOPPED)
         self._notify("status", self.task.last_status)
-
-    def _role_principal(self, role_arn: str | None) -> Principal | None:
-        """The principal a session of ``role_arn`` would be, for asking what that role may do."""
-        if not role_arn:
-            return None
-        name = role_arn.rsplit("/", 1)[-1]
-        role = self._sim.world.roles.get(name)
-        account = role_arn.split(":")[4]
-        return principal_from_arn(
-            f"arn:aws:sts::{account}:assumed-role/{name}/{self.task_id}", tags=dict(role.tags) if role else {}
-        )
 
     def _remove_task_volumes(self) -> None:
         sim = self._sim

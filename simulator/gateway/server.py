@@ -8,6 +8,7 @@ service's own error. It knows principals and requests, nothing of tasks or phase
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -31,6 +32,9 @@ log = logging.getLogger(__name__)
 MAX_BODY = 20 * 1024 * 1024  # API request bodies; every JSON and query API caps far below this
 MAX_S3_BODY = 5 * 1024**3  # S3 PutObject's single-request limit
 _READ_PREFIXES = ("Get", "List", "Describe", "Head", "BatchGet")
+# The backend (embedded moto) usually shares this process: a request thread woken by the backend's
+# answer waits for the GIL until moto's thread lets go, up to the 5 ms default switch interval.
+_SWITCH_INTERVAL = 0.0005
 
 
 class Gateway:
@@ -65,6 +69,8 @@ class Gateway:
         if self._servers:
             return
         catalog()  # load botocore's loader before the first request, not during it
+        if sys.getswitchinterval() > _SWITCH_INTERVAL:
+            sys.setswitchinterval(_SWITCH_INTERVAL)
         try:
             for host in hosts:
                 self._listen(host, port or self._port)
@@ -157,14 +163,29 @@ class Gateway:
         parsed: ParsedRequest,
         style: ErrorStyle,
     ) -> str | None:
-        region = credential.region
+        region = credential.region or self.region  # a SigV2 presigned URL names no region
+        return self._decide(session, parsed, region, request.client_ip, style)
+
+    def authorize_call(
+        self, session: Session, service: str, operation: str, params: dict[str, Any], region: str
+    ) -> str | None:
+        """Authorize a call as if ``session`` had sent it, without sending it: the denial message, or None.
+        Decisions are reported to ``on_decision`` as for real requests (``ecs-sim check`` relies on this)."""
+        model = catalog().model(service)
+        parsed = ParsedRequest(model, model.operation_model(operation), params)
+        style = style_for(parsed.service_name, parsed.service.protocol, parsed.service.metadata)
+        return self._decide(session, parsed, region, "127.0.0.1", style)
+
+    def _decide(
+        self, session: Session, parsed: ParsedRequest, region: str, client_ip: str, style: ErrorStyle
+    ) -> str | None:
         lookups = BackendLookups(self._upstream, self._lookup_cache, session, region)
         checks = checks_for(parsed, Place(region, session.principal.account), lookups)
         facts = RequestFacts(
             service=iam_prefix(parsed),
             operation=parsed.operation_name,
             region=region,
-            client_ip=request.client_ip,
+            client_ip=client_ip,
             error_code=Problem.ACCESS_DENIED.value[style.family].code,
         )
         denial = self._authorizer.authorize(session, facts, checks)

@@ -86,7 +86,7 @@ class ImagePull:
     ctx: StartContext
     container_name: str
     image: str
-    driver: ContainerDriver
+    driver: ContainerDriver | None  # None: planning only (ecs-sim check)
     ecr_local_image: Callable[[str, str], str | None]  # (repository, tag) -> local image from the world
     kind: str = "image-pull"
     why: str = WHY_PULL
@@ -108,6 +108,7 @@ class ImagePull:
         ]
 
     def run(self, clients: ExecutionClients, inputs: dict[str, ContainerInputs]) -> None:
+        assert self.driver is not None, "ImagePull.run needs a Docker driver"
         ecr = parse_ecr_image(self.image)
         target = inputs[self.container_name]
         if ecr is None:
@@ -149,10 +150,12 @@ class ImagePull:
         target.image_digest = found.get("imageId", {}).get("imageDigest")
 
     def _local_or_pulled(self, image: str) -> str:
-        if self.driver.image_present(image):
+        driver = self.driver
+        assert driver is not None
+        if driver.image_present(image):
             return image
         try:
-            self.driver.pull(image)
+            driver.pull(image)
         except Exception as err:  # the daemon's words are the reason, whatever went wrong
             detail = getattr(err, "explanation", None) or str(err)
             raise StartFailed(

@@ -25,7 +25,7 @@ def is_ssm_reference(value_from: str) -> bool:
 def plan_task_start(
     ctx: StartContext,
     containers: Sequence[Mapping[str, Any]],
-    driver: ContainerDriver,
+    driver: ContainerDriver | None,
     ecr_local_image: Callable[[str, str], str | None],
 ) -> list[StartUnit]:
     """Units in the order the agent gates them: registry auth, secrets and env files (task resources),
