@@ -22,6 +22,14 @@ _OPTIONAL_URI_QUERY_KEYS = frozenset({"x-id"})
 
 
 @dataclass(frozen=True)
+class LocatedMember:
+    name: str
+    location: str  # "header" or "querystring"
+    wire_name: str  # lower case for headers
+    is_list: bool
+
+
+@dataclass(frozen=True)
 class Route:
     """One rest operation: method, path pattern and the query keys or headers that tell it apart."""
 
@@ -34,13 +42,11 @@ class Route:
     required_locations: tuple[tuple[str, str], ...]  # (header|querystring, wire name) of required members
     specificity: tuple[int, int]
 
-    def match(self, method: str, path: str, query: Mapping[str, list[str]], headers: Mapping[str, str]):
+    def match(
+        self, path: str, query: Mapping[str, list[str]], headers: Mapping[str, str]
+    ) -> dict[str, str] | None:
         """The URI label values when this route serves the request, else None."""
-        if method != self.method:
-            return None
-        found = self.pattern.fullmatch(path)
-        if found is None:
-            return None
+        # cheap dict checks first: most routes of a method differ only in their query keys
         for key, value in self.query_literals.items():
             if key not in query or (value is not None and value not in query[key]):
                 return None
@@ -51,6 +57,9 @@ class Route:
             present = name in query if location == "querystring" else headers.get(name) is not None
             if not present:
                 return None
+        found = self.pattern.fullmatch(path)
+        if found is None:
+            return None
         return {self.labels[group]: unquote(value) for group, value in found.groupdict().items()}
 
 
@@ -61,7 +70,8 @@ class ServiceCatalog:
         self._session = botocore.session.get_session()
         self._lock = threading.Lock()
         self._models: dict[str, ServiceModel] = {}
-        self._routes: dict[str, tuple[Route, ...]] = {}
+        self._routes: dict[str, dict[str, tuple[Route, ...]]] = {}
+        self._located: dict[tuple[str, str], tuple[LocatedMember, ...]] = {}
         self._by_signing_name: dict[str, tuple[ServiceModel, ...]] | None = None
         self._available = frozenset(self._session.get_available_services())
 
@@ -98,19 +108,41 @@ class ServiceCatalog:
                 self._by_signing_name = index
         return index.get(signing_name, ())
 
-    def routes(self, model: ServiceModel) -> tuple[Route, ...]:
+    def routes(self, model: ServiceModel, method: str) -> tuple[Route, ...]:
+        """The routes of ``model`` for HTTP ``method``, most specific first."""
         with self._lock:
-            found = self._routes.get(model.service_name)
+            by_method = self._routes.get(model.service_name)
+        if by_method is None:
+            ordered = sorted(
+                (_route(model.operation_model(name)) for name in model.operation_names),
+                key=lambda r: r.specificity,
+                reverse=True,
+            )
+            by_method = {}
+            for route in ordered:
+                by_method.setdefault(route.method, []).append(route)
+            by_method = {key: tuple(routes) for key, routes in by_method.items()}
+            with self._lock:
+                self._routes[model.service_name] = by_method
+        return by_method.get(method, ())
+
+    def located_members(self, operation: OperationModel) -> tuple[LocatedMember, ...]:
+        """Input members sent in the query string or a header, for parsing them out of a request."""
+        key = (operation.service_model.service_name, operation.name)
+        with self._lock:
+            found = self._located.get(key)
         if found is None:
+            shape = operation.input_shape
             found = tuple(
-                sorted(
-                    (_route(model.operation_model(name)) for name in model.operation_names),
-                    key=lambda r: r.specificity,
-                    reverse=True,
+                LocatedMember(
+                    name, location, wire.lower() if location == "header" else wire, m.type_name == "list"
                 )
+                for name, m in (shape.members if shape is not None else {}).items()
+                if (location := m.serialization.get("location")) in ("header", "querystring")
+                for wire in (m.serialization.get("name", name),)
             )
             with self._lock:
-                self._routes[model.service_name] = found
+                self._located[key] = found
         return found
 
 

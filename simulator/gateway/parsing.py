@@ -120,11 +120,11 @@ def _parse_query(model: ServiceModel, request: IncomingRequest) -> ParsedRequest
 
 def _parse_rest(model: ServiceModel, request: IncomingRequest) -> ParsedRequest:
     path = request.path or "/"
-    if model.service_name == "s3" and (virtual := _S3_VIRTUAL_HOST.match(request.host)):
-        path = "/" + virtual["bucket"] + path
+    if model.service_name == "s3" and (bucket := s3_virtual_host_bucket(request.host)):
+        path = f"/{bucket}{path}"
     query = request.query_params
-    for route in catalog().routes(model):
-        labels = route.match(request.method, path, query, request.headers)
+    for route in catalog().routes(model, request.method):
+        labels = route.match(path, query, request.headers)
         if labels is not None:
             operation = route.operation
             params: dict[str, Any] = {**_rest_body(model, operation, request.body), **labels}
@@ -137,15 +137,13 @@ def _located_members(
     operation: OperationModel, query: Mapping[str, list[str]], headers: Mapping[str, str]
 ) -> dict[str, Any]:
     found: dict[str, Any] = {}
-    shape = operation.input_shape
-    for name, member in (shape.members if shape is not None else {}).items():
-        location = member.serialization.get("location")
-        wire = member.serialization.get("name", name)
-        if location == "querystring" and wire in query:
-            values = query[wire]
-            found[name] = values if member.type_name == "list" else values[0]
-        elif location == "header" and (value := headers.get(wire.lower())) is not None:
-            found[name] = value
+    for member in catalog().located_members(operation):
+        if member.location == "querystring":
+            if member.wire_name in query:
+                values = query[member.wire_name]
+                found[member.name] = values if member.is_list else values[0]
+        elif (value := headers.get(member.wire_name)) is not None:
+            found[member.name] = value
     return found
 
 
@@ -199,6 +197,12 @@ def _xml_children(element: ElementTree.Element) -> dict[str, Any]:
         else:
             out[tag] = value
     return out
+
+
+def s3_virtual_host_bucket(host: str) -> str | None:
+    """The bucket of a virtual-host-style S3 request (``BUCKET.s3.amazonaws.com``), else None."""
+    found = _S3_VIRTUAL_HOST.match(host)
+    return found["bucket"] if found else None
 
 
 def is_query_compatible(model: ServiceModel) -> bool:

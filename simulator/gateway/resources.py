@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
@@ -145,11 +146,17 @@ def checks_for(parsed: ParsedRequest, place: Place, lookups: Lookups) -> list[Ch
 def iam_prefix(parsed: ParsedRequest) -> str:
     """The IAM service prefix: the signing name, or the endpoint prefix when IAM knows that instead."""
     service = parsed.service
-    candidates = (service.signing_name, service.endpoint_prefix, service.service_name)
-    for candidate in candidates:
-        if candidate and action_exists(f"{candidate}:{parsed.operation_name}"):
+    return _iam_prefix(
+        service.signing_name, service.endpoint_prefix, service.service_name, parsed.operation_name
+    )
+
+
+@lru_cache(maxsize=4096)
+def _iam_prefix(signing_name: str, endpoint_prefix: str, service_name: str, operation: str) -> str:
+    for candidate in (signing_name, endpoint_prefix, service_name):
+        if candidate and action_exists(f"{candidate}:{operation}"):
             return candidate
-    return service.signing_name
+    return signing_name
 
 
 def _arn(place: Place, service: str, resource_type: str, account: str | None = None, **values: str) -> str:

@@ -1,7 +1,8 @@
 """SigV4 verification: who signed a request, checked by recomputing the signature with botocore.
 
 Header auth (``Authorization: AWS4-HMAC-SHA256 ...``) and presigned URLs (``X-Amz-Signature``) are
-both read into a ``Credential``; the canonical request is rebuilt from exactly the headers the client
+both read into a ``Credential``, as are the SigV2 presigned S3 URLs boto3 still makes by default in
+us-east-1 (``AWSAccessKeyId=...&Signature=...&Expires=...``); the canonical request is rebuilt from exactly the headers the client
 signed, and botocore's ``SigV4Auth`` / ``S3SigV4Auth`` derive the signature from the session's secret.
 """
 
@@ -13,15 +14,16 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from urllib.parse import unquote
+from functools import lru_cache
+from urllib.parse import unquote, urlsplit
 
-from botocore.auth import EMPTY_SHA256_HASH, UNSIGNED_PAYLOAD, S3SigV4Auth, SigV4Auth
+from botocore.auth import EMPTY_SHA256_HASH, UNSIGNED_PAYLOAD, HmacV1QueryAuth, S3SigV4Auth, SigV4Auth
 from botocore.awsrequest import HTTPHeaders
 from botocore.credentials import ReadOnlyCredentials
 
 from ..sessions import Session, SessionRegistry
 from .errors import GatewayError, Problem
-from .parsing import IncomingRequest
+from .parsing import IncomingRequest, s3_virtual_host_bucket
 
 MAX_SKEW = timedelta(minutes=15)
 _AMZ_DATE = "%Y%m%dT%H%M%SZ"
@@ -42,7 +44,8 @@ class Credential:
     amz_date: str
     token: str | None
     presigned: bool
-    expires: int | None = None
+    expires: int | None = None  # SigV4: seconds after amz_date; SigV2: epoch seconds
+    version: int = 4  # 2: a SigV2 presigned S3 URL (no region in its scope)
 
 
 def read_credential(request: IncomingRequest) -> Credential | None:
@@ -53,6 +56,8 @@ def read_credential(request: IncomingRequest) -> Credential | None:
     query = request.query_params
     if "X-Amz-Signature" in query or "X-Amz-Credential" in query:
         return _query_credential({k: v[0] for k, v in query.items()})
+    if "AWSAccessKeyId" in query and "Signature" in query:
+        return _v2_query_credential({k: v[0] for k, v in query.items()})
     return None
 
 
@@ -68,6 +73,12 @@ def verify(
         raise GatewayError(Problem.EXPIRED_TOKEN)
     if not _same(session.session_token, credential.token):
         raise GatewayError(Problem.INVALID_TOKEN)
+    if credential.version == 2:
+        if credential.expires is not None and now.timestamp() > credential.expires:
+            raise GatewayError(Problem.PRESIGN_EXPIRED)
+        if not hmac.compare_digest(_v2_signature(request, credential, session), credential.signature):
+            raise GatewayError(Problem.SIGNATURE_MISMATCH)
+        return session
     signed_at = _parse_amz_date(credential.amz_date)
     if credential.presigned:
         if credential.expires is not None and now > signed_at + timedelta(seconds=credential.expires):
@@ -125,6 +136,27 @@ def _query_credential(query: dict[str, str]) -> Credential:
     )
 
 
+def _v2_query_credential(query: dict[str, str]) -> Credential:
+    expires = query.get("Expires", "")
+    if not expires.isdigit():
+        raise GatewayError(
+            Problem.MALFORMED_AUTH, "Query-string authentication requires the Expires parameter."
+        )
+    return Credential(
+        access_key_id=query["AWSAccessKeyId"],
+        date="",
+        region="",
+        service="s3",
+        signed_headers=(),
+        signature=query["Signature"],
+        amz_date="",
+        token=query.get("x-amz-security-token"),
+        presigned=True,
+        expires=int(expires),
+        version=2,
+    )
+
+
 def _credential(
     scope: str,
     signed_headers: str,
@@ -177,8 +209,19 @@ def _http_date(value: str | None) -> str | None:
 
 
 def _parse_amz_date(value: str) -> datetime:
+    # by hand: strptime is the slowest step of a verification
     try:
-        return datetime.strptime(value, _AMZ_DATE).replace(tzinfo=UTC)
+        if len(value) != 16 or value[8] != "T" or value[15] != "Z":
+            raise ValueError(value)
+        return datetime(
+            int(value[0:4]),
+            int(value[4:6]),
+            int(value[6:8]),
+            int(value[9:11]),
+            int(value[11:13]),
+            int(value[13:15]),
+            tzinfo=UTC,
+        )
     except ValueError as err:
         raise GatewayError(Problem.MALFORMED_AUTH, f"Invalid date format: {value[:40]}") from err
 
@@ -249,6 +292,51 @@ class _Verifier(SigV4Auth):
         # botocore reads X-Amz-Content-SHA256 from the headers itself; the caller already decided.
         lines = super().canonical_request(request).rsplit("\n", 1)[0]
         return f"{lines}\n{self._payload}"
+
+    def signature(self, string_to_sign: str, request: _WireRequest) -> str:  # type: ignore[override]
+        key = _signing_key(
+            self.credentials.secret_key,
+            request.context["timestamp"][0:8],
+            self._region_name,
+            self._service_name,
+        )
+        return hmac.new(key, string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+@lru_cache(maxsize=1024)
+def _signing_key(secret: str, date: str, region: str, service: str) -> bytes:
+    """SigV4's derived key (four HMACs), the same for a whole day of one session's requests."""
+    key = f"AWS4{secret}".encode()
+    for part in (date, region, service, "aws4_request"):
+        key = hmac.new(key, part.encode("utf-8"), hashlib.sha256).digest()
+    return key
+
+
+class _V2Verifier(HmacV1QueryAuth):
+    """botocore's SigV2 query signer with the URL's own expiry as the date line."""
+
+    def __init__(self, credentials: ReadOnlyCredentials, expires: int) -> None:
+        super().__init__(credentials, expires=expires)
+        self._expiry = expires
+
+    def _get_date(self) -> str:
+        return str(self._expiry)
+
+
+def _v2_signature(request: IncomingRequest, credential: Credential, session: Session) -> str:
+    # the signed headers travel in the query string of a presigned URL
+    headers = HTTPHeaders()
+    for key, values in request.query_params.items():
+        if key.lower() in ("content-md5", "content-type") or key.lower().startswith("x-amz-"):
+            headers[key.lower()] = values[0]
+    path = request.path or "/"
+    if bucket := s3_virtual_host_bucket(request.host):
+        path = f"/{bucket}{path}"
+    credentials = ReadOnlyCredentials(session.access_key_id, session.secret_access_key, session.session_token)
+    split = urlsplit(f"http://{request.host}{request.path or '/'}?{request.query}")
+    return _V2Verifier(credentials, credential.expires or 0).get_signature(
+        request.method, split, headers, auth_path=path
+    )
 
 
 class _S3Verifier(_Verifier):

@@ -181,3 +181,28 @@ def test_malformed_authorization(authorization):
     with pytest.raises(GatewayError) as err:
         read_credential(request)
     assert err.value.problem is Problem.MALFORMED_AUTH
+
+
+def test_sigv2_presigned_url_verifies_and_expires(sessions):
+    """boto3's default presigned S3 URL in us-east-1 is still SigV2 (AWSAccessKeyId/Signature/Expires)."""
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=ENDPOINT,
+        region_name=REGION,
+        aws_access_key_id=SESSION.access_key_id,
+        aws_secret_access_key=SESSION.secret_access_key,
+        aws_session_token=SESSION.session_token,
+    )
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": "bkt", "Key": "a b"}, ExpiresIn=60)
+    assert "AWSAccessKeyId=" in url
+    request = incoming(AWSRequest(method="GET", url=url, headers={"host": ENDPOINT.split("//")[1]}).prepare())
+    credential = read_credential(request)
+    assert credential is not None and credential.version == 2
+    assert verify(request, credential, sessions, datetime.now(UTC)) is SESSION
+    with pytest.raises(GatewayError) as err:
+        verify(request, credential, sessions, datetime.now(UTC) + timedelta(seconds=120))
+    assert err.value.problem is Problem.PRESIGN_EXPIRED
+    forged = dataclasses.replace(request, path=request.path.replace("a%20b", "a%20c"))
+    with pytest.raises(GatewayError) as err:
+        verify(forged, read_credential(forged), sessions, datetime.now(UTC))
+    assert err.value.problem is Problem.SIGNATURE_MISMATCH
