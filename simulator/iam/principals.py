@@ -3,7 +3,7 @@
 IAM User Guide, "AWS JSON policy elements: Principal": an account id or ``arn:aws:iam::A:root``
 names the account (it delegates to the account's identity policies); a role ARN matches every
 session of that role; an assumed-role session ARN or a user ARN names that caller directly; "*"
-names everyone. "AWS JSON policy elements: NotPrincipal": a caller is excluded only when every one of
+(or its equivalent {"AWS": "*"}) names everyone. "AWS JSON policy elements: NotPrincipal": a caller is excluded only when every one of
 its identities is listed (for a role session: the session ARN, the role ARN and the account).
 """
 
@@ -40,8 +40,7 @@ class Grant(IntEnum):
 
 @dataclass(frozen=True, slots=True)
 class PrincipalSpec:
-    everyone: bool = False  # "Principal": "*"
-    any_aws: bool = False  # "Principal": {"AWS": "*"}
+    everyone: bool = False  # "Principal": "*", or its equivalent {"AWS": "*"}
     accounts: frozenset[str] = frozenset()
     arns: frozenset[str] = frozenset()
     services: frozenset[str] = frozenset()
@@ -52,7 +51,7 @@ class PrincipalSpec:
             return Grant.DIRECT
         if principal.type is PrincipalType.SERVICE:
             return Grant.DIRECT if (principal.service or principal.arn) in self.services else None
-        if self.any_aws or principal.arn in self.federated:
+        if principal.arn in self.federated:
             return Grant.DIRECT
         if principal.role_arn is None:
             if principal.arn in self.arns:
@@ -71,8 +70,6 @@ class PrincipalSpec:
             return True
         if principal.type is PrincipalType.SERVICE:
             return (principal.service or principal.arn) in self.services
-        if self.any_aws:
-            return True
         identities = [principal.arn] if principal.type is not PrincipalType.ROOT else []
         if principal.role_arn and principal.role_arn != principal.arn:
             identities.append(principal.role_arn)
@@ -96,7 +93,7 @@ def parse_principal(element: Any) -> PrincipalSpec:
     arns: set[str] = set()
     services: set[str] = set()
     federated: set[str] = set()
-    any_aws = False
+    everyone = False
     for kind, value in element.items():
         if kind not in _PRINCIPAL_TYPES:
             raise PrincipalSyntaxError(f"Invalid principal in policy: {kind!r} is not a principal type")
@@ -104,7 +101,7 @@ def parse_principal(element: Any) -> PrincipalSpec:
             invalid = PrincipalSyntaxError(f'Invalid principal in policy: "{kind}":"{item}"')
             if kind == "AWS":
                 if item == "*":
-                    any_aws = True
+                    everyone = True
                 elif _ACCOUNT_ID.fullmatch(item):
                     accounts.add(item)
                 elif (m := _IAM_ARN.fullmatch(item)) and "*" not in item and "?" not in item:
@@ -122,7 +119,7 @@ def parse_principal(element: Any) -> PrincipalSpec:
                 federated.add(item)
             # CanonicalUser names S3 canonical ids, which no caller of this engine has.
     return PrincipalSpec(
-        any_aws=any_aws,
+        everyone=everyone,
         accounts=frozenset(accounts),
         arns=frozenset(arns),
         services=frozenset(services),

@@ -1617,10 +1617,9 @@ PRINCIPALS = [
         resource_policy=grant({"Service": "logging.s3.amazonaws.com"}, "s3:PutObject"),
     ),
     case(
-        "principal-aws-star-not-service",
+        "principal-aws-star-includes-service",
         PRINCIPAL,
-        I,
-        "resource",
+        A,
         principal="logging.s3.amazonaws.com",
         action="s3:PutObject",
         resource_policy=grant({"AWS": "*"}, "s3:PutObject"),
