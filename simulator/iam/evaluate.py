@@ -2,7 +2,8 @@
 evaluation logic"), in the order of its flow chart:
 
 1. an explicit Deny in any policy that applies (SCP, resource, identity, boundary, session) decides;
-2. if SCPs apply, one of them must allow;
+2. if SCPs apply, one of them must allow (``PolicySet.scps`` are the SCPs attached at one level:
+   FullAWSAccess plus deny lists, or an allow list);
 3. a resource-based policy in the same account that names the caller (session, user, service, "*")
    allows on its own; naming the caller's role skips the identity policies only (boundary and session
    policy still apply); naming the account delegates to identity policies. Role trust policies and KMS

@@ -109,7 +109,7 @@ class Policy:
         return found
 
 
-def parse_policy(document: Mapping[str, Any] | str, *, name: str, kind: PolicyKind) -> Policy:
+def parse_policy(document: Mapping[str, Any] | str | bytes, *, name: str, kind: PolicyKind) -> Policy:
     """Validate ``document`` (a dict or JSON text) as IAM does for a policy of ``kind``, and compile it."""
     where = f"{kind.value} policy {name!r}"
     if isinstance(document, str | bytes):
