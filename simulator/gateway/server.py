@@ -35,6 +35,8 @@ _READ_PREFIXES = ("Get", "List", "Describe", "Head", "BatchGet")
 # The backend (embedded moto) usually shares this process: a request thread woken by the backend's
 # answer waits for the GIL until moto's thread lets go, up to the 5 ms default switch interval.
 _SWITCH_INTERVAL = 0.0005
+# Content-Length is recomputed; "100 Continue" was already answered by this server.
+_NOT_FORWARDED = frozenset({"content-length", "expect"})
 
 
 class Gateway:
@@ -194,7 +196,7 @@ class Gateway:
     def _forward(self, request: IncomingRequest) -> tuple[int, list[tuple[str, str]], bytes]:
         target = request.path + (f"?{request.query}" if request.query else "")
         headers = [
-            (k, v) for k, v in request.headers.items() if k not in HOP_BY_HOP and k != "content-length"
+            (k, v) for k, v in request.headers.items() if k not in HOP_BY_HOP and k not in _NOT_FORWARDED
         ]
         response = self._upstream.send(request.method, target, headers, request.body)
         relayed = [

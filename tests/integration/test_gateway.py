@@ -13,10 +13,14 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import boto3
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 from moto.server import ThreadedMotoServer
 
@@ -452,3 +456,26 @@ def test_add_listener(world: World):
         aws_session_token=USER.session_token,
     )
     assert sts.get_caller_identity()["Account"] == ACCOUNT
+
+
+def test_sqs_query_protocol_client_gets_query_errors(world: World):
+    """Older SDKs still speak SQS's query protocol; they get its XML errors."""
+    queue_url = world.client("sqs", ADMIN).create_queue(QueueName="gw-query")["QueueUrl"]
+    world.grant(allow("sqs:GetQueueAttributes", "*"))
+    request = AWSRequest(
+        method="POST",
+        url=world.gateway.url + "/",
+        data=f"Action=SendMessage&Version=2012-11-05&QueueUrl={quote(queue_url, safe='')}&MessageBody=x".encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+    )
+    SigV4Auth(
+        Credentials(USER.access_key_id, USER.secret_access_key, USER.session_token), "sqs", REGION
+    ).add_auth(request)
+    prepared = request.prepare()
+    http_request = urllib.request.Request(prepared.url, data=prepared.body, headers=dict(prepared.headers))
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(http_request, timeout=10)
+    body = err.value.read().decode()
+    assert err.value.code == 403
+    assert "<Code>AccessDenied</Code>" in body
+    assert "sqs:SendMessage on resource: arn:aws:sqs:us-east-1:123456789012:gw-query" in body
