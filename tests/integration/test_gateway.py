@@ -132,13 +132,13 @@ def user_message(action: str, resource: str, *, quoted: bool = False) -> str:
 
 def test_ssm_allowed_and_denied(world: World):
     world.client("ssm", ADMIN).put_parameter(
-        Name="/app/host", Value="db.local", Type="String", Overwrite=True
+        Name="/gwtest/app/host", Value="db.local", Type="String", Overwrite=True
     )
-    world.grant(allow("ssm:GetParameter", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/app/*"))
+    world.grant(allow("ssm:GetParameter", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/gwtest/app/*"))
     ssm = world.client("ssm")
-    assert ssm.get_parameter(Name="/app/host")["Parameter"]["Value"] == "db.local"
-    arn = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/app/host"
-    assert denied(ssm.get_parameters, Names=["/app/host"]) == (
+    assert ssm.get_parameter(Name="/gwtest/app/host")["Parameter"]["Value"] == "db.local"
+    arn = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/gwtest/app/host"
+    assert denied(ssm.get_parameters, Names=["/gwtest/app/host"]) == (
         "AccessDeniedException",
         user_message("ssm:GetParameters", arn),
     )
@@ -152,31 +152,31 @@ def test_ssm_allowed_and_denied(world: World):
 
 def test_ssm_batch_first_denied_name_decides(world: World):
     admin = world.client("ssm", ADMIN)
-    for name in ("/ok/a", "/secret/b"):
+    for name in ("/gwtest/ok/a", "/gwtest/secret/b"):
         admin.put_parameter(Name=name, Value="v", Type="String", Overwrite=True)
-    world.grant(allow("ssm:GetParameters", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/ok/*"))
-    code, message = denied(world.client("ssm").get_parameters, Names=["/ok/a", "/secret/b"])
+    world.grant(allow("ssm:GetParameters", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/gwtest/ok/*"))
+    code, message = denied(world.client("ssm").get_parameters, Names=["/gwtest/ok/a", "/gwtest/secret/b"])
     assert code == "AccessDeniedException"
-    assert "parameter/secret/b because" in message
+    assert "parameter/gwtest/secret/b because" in message
 
 
 def test_s3_allowed_denied_and_bucket_policy_deny(world: World):
     admin = world.client("s3", ADMIN)
-    admin.create_bucket(Bucket="app-config")
-    admin.put_object(Bucket="app-config", Key="prod.env", Body=b"FEATURE_X=1\n")
-    admin.put_object(Bucket="app-config", Key="private/keys", Body=b"k")
+    admin.create_bucket(Bucket="gwtest-config")
+    admin.put_object(Bucket="gwtest-config", Key="prod.env", Body=b"FEATURE_X=1\n")
+    admin.put_object(Bucket="gwtest-config", Key="private/keys", Body=b"k")
     world.grant(allow(["s3:GetObject", "s3:GetBucketLocation", "s3:ListBucket"], "*"))
     s3 = world.client("s3")
-    assert s3.get_object(Bucket="app-config", Key="prod.env")["Body"].read() == b"FEATURE_X=1\n"
-    assert s3.head_object(Bucket="app-config", Key="prod.env")["ContentLength"] == 12
-    assert "LocationConstraint" in s3.get_bucket_location(Bucket="app-config") or True
-    assert [o["Key"] for o in s3.list_objects_v2(Bucket="app-config")["Contents"]] == [
+    assert s3.get_object(Bucket="gwtest-config", Key="prod.env")["Body"].read() == b"FEATURE_X=1\n"
+    assert s3.head_object(Bucket="gwtest-config", Key="prod.env")["ContentLength"] == 12
+    assert "LocationConstraint" in s3.get_bucket_location(Bucket="gwtest-config") or True
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket="gwtest-config")["Contents"]] == [
         "private/keys",
         "prod.env",
     ]
-    assert denied(s3.put_object, Bucket="app-config", Key="x", Body=b"1") == (
+    assert denied(s3.put_object, Bucket="gwtest-config", Key="x", Body=b"1") == (
         "AccessDenied",
-        user_message("s3:PutObject", "arn:aws:s3:::app-config/x", quoted=True),
+        user_message("s3:PutObject", "arn:aws:s3:::gwtest-config/x", quoted=True),
     )
     bucket_policy = policy(
         PolicyKind.RESOURCE,
@@ -184,35 +184,38 @@ def test_s3_allowed_denied_and_bucket_policy_deny(world: World):
             "Effect": "Deny",
             "Principal": "*",
             "Action": "s3:GetObject",
-            "Resource": "arn:aws:s3:::app-config/private/*",
+            "Resource": "arn:aws:s3:::gwtest-config/private/*",
         },
         name="bucket-policy",
     )
-    world.policies.resources["arn:aws:s3:::app-config"] = ResourceInfo(
-        "arn:aws:s3:::app-config", exists=True, policy=bucket_policy
+    world.policies.resources["arn:aws:s3:::gwtest-config"] = ResourceInfo(
+        "arn:aws:s3:::gwtest-config", exists=True, policy=bucket_policy
     )
-    code, message = denied(s3.get_object, Bucket="app-config", Key="private/keys")
+    code, message = denied(s3.get_object, Bucket="gwtest-config", Key="private/keys")
     assert code == "AccessDenied"
     assert message == (
-        f'User: {ROLE.arn} is not authorized to perform: s3:GetObject on resource: "arn:aws:s3:::app-config/private/keys"'
+        f'User: {ROLE.arn} is not authorized to perform: s3:GetObject on resource: "arn:aws:s3:::gwtest-config/private/keys"'
         " with an explicit deny in a resource-based policy"
     )
     with pytest.raises(ClientError) as err:
-        s3.head_object(Bucket="app-config", Key="private/keys")
+        s3.head_object(Bucket="gwtest-config", Key="private/keys")
     assert err.value.response["Error"]["Code"] == "403"
 
 
 def test_secretsmanager_name_resolves_to_the_full_arn(world: World):
-    arn = world.client("secretsmanager", ADMIN).create_secret(Name="app/db", SecretString='{"pw":"x"}')["ARN"]
+    arn = world.client("secretsmanager", ADMIN).create_secret(
+        Name="gwtest/app/db", SecretString='{"pw":"x"}'
+    )["ARN"]
     world.grant(
         allow(
-            "secretsmanager:GetSecretValue", f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:app/db-??????"
+            "secretsmanager:GetSecretValue",
+            f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:gwtest/app/db-??????",
         )
     )
     sm = world.client("secretsmanager")
-    assert sm.get_secret_value(SecretId="app/db")["SecretString"] == '{"pw":"x"}'
+    assert sm.get_secret_value(SecretId="gwtest/app/db")["SecretString"] == '{"pw":"x"}'
     assert sm.get_secret_value(SecretId=arn)["ARN"] == arn
-    assert denied(sm.describe_secret, SecretId="app/db") == (
+    assert denied(sm.describe_secret, SecretId="gwtest/app/db") == (
         "AccessDeniedException",
         user_message("secretsmanager:DescribeSecret", arn),
     )
@@ -221,7 +224,7 @@ def test_secretsmanager_name_resolves_to_the_full_arn(world: World):
 def test_kms_alias_resolves_to_the_key(world: World):
     admin = world.client("kms", ADMIN)
     key_arn = admin.create_key()["KeyMetadata"]["Arn"]
-    admin.create_alias(AliasName="alias/gw-app", TargetKeyId=key_arn)
+    admin.create_alias(AliasName="alias/gwtest-app", TargetKeyId=key_arn)
     blob = admin.encrypt(KeyId=key_arn, Plaintext=b"hello")["CiphertextBlob"]
     key_policy = policy(
         PolicyKind.RESOURCE,
@@ -237,51 +240,52 @@ def test_kms_alias_resolves_to_the_key(world: World):
     world.grant(allow("kms:Decrypt", key_arn))
     kms = world.client("kms")
     assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"hello"
-    assert kms.decrypt(CiphertextBlob=blob, KeyId="alias/gw-app")["Plaintext"] == b"hello"
-    assert denied(kms.encrypt, KeyId="alias/gw-app", Plaintext=b"x") == (
+    assert kms.decrypt(CiphertextBlob=blob, KeyId="alias/gwtest-app")["Plaintext"] == b"hello"
+    assert denied(kms.encrypt, KeyId="alias/gwtest-app", Plaintext=b"x") == (
         "AccessDeniedException",
         user_message("kms:Encrypt", key_arn),
     )
 
 
 def test_ecr_logs_sqs_sts(world: World):
-    world.client("ecr", ADMIN).create_repository(repositoryName="gw-app")
-    world.client("logs", ADMIN).create_log_group(logGroupName="/ecs/gw")
-    queue_url = world.client("sqs", ADMIN).create_queue(QueueName="gw-jobs")["QueueUrl"]
+    world.client("ecr", ADMIN).create_repository(repositoryName="gwtest-app")
+    world.client("logs", ADMIN).create_log_group(logGroupName="/gwtest/ecs")
+    queue_url = world.client("sqs", ADMIN).create_queue(QueueName="gwtest-jobs")["QueueUrl"]
     world.grant(
         allow(["ecr:GetAuthorizationToken", "ecr:DescribeRepositories"]),
         allow(
             ["logs:CreateLogStream", "logs:PutLogEvents"],
-            f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/ecs/gw:*",
+            f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/gwtest/ecs:*",
         ),
-        allow("sqs:SendMessage", f"arn:aws:sqs:{REGION}:{ACCOUNT}:gw-jobs"),
+        allow("sqs:SendMessage", f"arn:aws:sqs:{REGION}:{ACCOUNT}:gwtest-jobs"),
     )
     ecr = world.client("ecr")
     assert ecr.get_authorization_token()["authorizationData"]
     assert (
-        ecr.describe_repositories(repositoryNames=["gw-app"])["repositories"][0]["repositoryName"] == "gw-app"
+        ecr.describe_repositories(repositoryNames=["gwtest-app"])["repositories"][0]["repositoryName"]
+        == "gwtest-app"
     )
-    repo = f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/gw-app"
-    assert denied(ecr.batch_get_image, repositoryName="gw-app", imageIds=[{"imageTag": "latest"}]) == (
+    repo = f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/gwtest-app"
+    assert denied(ecr.batch_get_image, repositoryName="gwtest-app", imageIds=[{"imageTag": "latest"}]) == (
         "AccessDeniedException",
         user_message("ecr:BatchGetImage", repo),
     )
     logs = world.client("logs")
-    logs.create_log_stream(logGroupName="/ecs/gw", logStreamName="web/app/1")
+    logs.create_log_stream(logGroupName="/gwtest/ecs", logStreamName="web/app/1")
     logs.put_log_events(
-        logGroupName="/ecs/gw", logStreamName="web/app/1", logEvents=[{"timestamp": 1, "message": "hi"}]
+        logGroupName="/gwtest/ecs", logStreamName="web/app/1", logEvents=[{"timestamp": 1, "message": "hi"}]
     )
-    assert denied(logs.create_log_group, logGroupName="/ecs/other") == (
+    assert denied(logs.create_log_group, logGroupName="/gwtest/other") == (
         "AccessDeniedException",
         user_message(
-            "logs:CreateLogGroup", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/ecs/other:log-stream:"
+            "logs:CreateLogGroup", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/gwtest/other:log-stream:"
         ),
     )
     sqs = world.client("sqs")
     assert sqs.send_message(QueueUrl=queue_url, MessageBody="job")["MessageId"]
     assert denied(sqs.receive_message, QueueUrl=queue_url) == (
         "AccessDenied",
-        user_message("sqs:ReceiveMessage", f"arn:aws:sqs:{REGION}:{ACCOUNT}:gw-jobs"),
+        user_message("sqs:ReceiveMessage", f"arn:aws:sqs:{REGION}:{ACCOUNT}:gwtest-jobs"),
     )
     # GetCallerIdentity needs no permission, as on AWS
     assert world.client("sts").get_caller_identity()["Account"] == ACCOUNT
@@ -328,12 +332,12 @@ def test_unsigned_request(world: World):
 
 
 def test_presigned_url_through_the_gateway(world: World):
-    world.client("s3", ADMIN).create_bucket(Bucket="presigned")
-    world.client("s3", ADMIN).put_object(Bucket="presigned", Key="f.txt", Body=b"shared")
-    world.grant(allow("s3:GetObject", "arn:aws:s3:::presigned/*"))
+    world.client("s3", ADMIN).create_bucket(Bucket="gwtest-presigned")
+    world.client("s3", ADMIN).put_object(Bucket="gwtest-presigned", Key="f.txt", Body=b"shared")
+    world.grant(allow("s3:GetObject", "arn:aws:s3:::gwtest-presigned/*"))
     for s3 in (world.client("s3", signature_version="s3v4"), world.client("s3")):  # SigV4, boto3's SigV2
         url = s3.generate_presigned_url(
-            "get_object", Params={"Bucket": "presigned", "Key": "f.txt"}, ExpiresIn=60
+            "get_object", Params={"Bucket": "gwtest-presigned", "Key": "f.txt"}, ExpiresIn=60
         )
         with urllib.request.urlopen(url, timeout=10) as response:
             assert response.read() == b"shared"
@@ -361,13 +365,13 @@ def _cmk(world: World) -> str:
 def test_secure_string_needs_kms_decrypt_via_ssm(world: World):
     key_arn = _cmk(world)
     world.client("ssm", ADMIN).put_parameter(
-        Name="/app/pw", Value="s3cr3t", Type="SecureString", KeyId=key_arn, Overwrite=True
+        Name="/gwtest/app/pw", Value="s3cr3t", Type="SecureString", KeyId=key_arn, Overwrite=True
     )
-    param_arn = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/app/pw"
+    param_arn = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/gwtest/app/pw"
     world.policies.resources[param_arn] = ResourceInfo(param_arn, exists=True, kms_key_arn=key_arn)
     world.grant(allow("ssm:GetParameters", param_arn))
     ssm = world.client("ssm")
-    code, message = denied(ssm.get_parameters, Names=["/app/pw"], WithDecryption=True)
+    code, message = denied(ssm.get_parameters, Names=["/gwtest/app/pw"], WithDecryption=True)
     assert code == "AccessDeniedException"
     assert message.startswith(user_message("kms:Decrypt", key_arn) + " (Service: AWSKMS; Status Code: 400;")
     via = world.records[-1]
@@ -378,7 +382,7 @@ def test_secure_string_needs_kms_decrypt_via_ssm(world: World):
         "ImplicitDeny",
     )
     # without decryption KMS is not involved; with kms:Decrypt granted via SSM it passes
-    assert ssm.get_parameters(Names=["/app/pw"])["Parameters"][0]["Name"] == "/app/pw"
+    assert ssm.get_parameters(Names=["/gwtest/app/pw"])["Parameters"][0]["Name"] == "/gwtest/app/pw"
     world.grant(
         allow("ssm:GetParameters", param_arn),
         allow(
@@ -387,7 +391,10 @@ def test_secure_string_needs_kms_decrypt_via_ssm(world: World):
             Condition={"StringEquals": {"kms:ViaService": f"ssm.{REGION}.amazonaws.com"}},
         ),
     )
-    assert ssm.get_parameters(Names=["/app/pw"], WithDecryption=True)["Parameters"][0]["Value"] == "s3cr3t"
+    assert (
+        ssm.get_parameters(Names=["/gwtest/app/pw"], WithDecryption=True)["Parameters"][0]["Value"]
+        == "s3cr3t"
+    )
     # the same grant does not allow calling KMS directly
     assert (
         denied(world.client("kms").decrypt, CiphertextBlob=b"x" * 40, KeyId=key_arn)[0]
@@ -398,11 +405,11 @@ def test_secure_string_needs_kms_decrypt_via_ssm(world: World):
 def test_secret_under_a_cmk_needs_kms_decrypt(world: World):
     key_arn = _cmk(world)
     arn = world.client("secretsmanager", ADMIN).create_secret(
-        Name="cmk/db", SecretString="pw", KmsKeyId=key_arn
+        Name="gwtest/cmk/db", SecretString="pw", KmsKeyId=key_arn
     )["ARN"]
     world.policies.resources[arn] = ResourceInfo(arn, exists=True, kms_key_arn=key_arn)
     world.grant(allow("secretsmanager:GetSecretValue", arn))
-    assert denied(world.client("secretsmanager").get_secret_value, SecretId="cmk/db") == (
+    assert denied(world.client("secretsmanager").get_secret_value, SecretId="gwtest/cmk/db") == (
         "AccessDeniedException",
         "Access to KMS is not allowed",
     )
@@ -416,19 +423,19 @@ def test_writes_invalidate_the_policy_source_reads_do_not(world: World):
     before = world.policies.invalidations
     ssm.get_parameters(Names=["/nothing"])
     assert world.policies.invalidations == before
-    ssm.put_parameter(Name="/inv", Value="v", Type="String", Overwrite=True)
+    ssm.put_parameter(Name="/gwtest/inv", Value="v", Type="String", Overwrite=True)
     assert world.policies.invalidations == before + 1
 
 
 def test_superuser_is_not_authorized_against_policies(world: World):
-    world.client("s3", ADMIN).create_bucket(Bucket="admin-only")
+    world.client("s3", ADMIN).create_bucket(Bucket="gwtest-admin-only")
     assert world.records == []
 
 
 def test_oversized_body_is_refused_cleanly(world: World):
     world.grant(allow("ssm:*"))
     ssm = world.client("ssm")
-    code, _ = denied(ssm.put_parameter, Name="/big", Value="x" * (21 * 1024 * 1024), Type="String")
+    code, _ = denied(ssm.put_parameter, Name="/gwtest/big", Value="x" * (21 * 1024 * 1024), Type="String")
     assert code == "RequestEntityTooLargeException"
     assert world.client("sts").get_caller_identity()["Account"] == ACCOUNT  # still serving
 
@@ -460,7 +467,7 @@ def test_add_listener(world: World):
 
 def test_sqs_query_protocol_client_gets_query_errors(world: World):
     """Older SDKs still speak SQS's query protocol; they get its XML errors."""
-    queue_url = world.client("sqs", ADMIN).create_queue(QueueName="gw-query")["QueueUrl"]
+    queue_url = world.client("sqs", ADMIN).create_queue(QueueName="gwtest-query")["QueueUrl"]
     world.grant(allow("sqs:GetQueueAttributes", "*"))
     request = AWSRequest(
         method="POST",
@@ -478,4 +485,4 @@ def test_sqs_query_protocol_client_gets_query_errors(world: World):
     body = err.value.read().decode()
     assert err.value.code == 403
     assert "<Code>AccessDenied</Code>" in body
-    assert "sqs:SendMessage on resource: arn:aws:sqs:us-east-1:123456789012:gw-query" in body
+    assert "sqs:SendMessage on resource: arn:aws:sqs:us-east-1:123456789012:gwtest-query" in body
