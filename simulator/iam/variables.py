@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from typing import Generic, TypeVar
 
 from .wildcard import Literal, Part, Parts, WildcardSet, compiled, plain_text, translate
 
@@ -57,26 +57,42 @@ def has_variables(template: Template) -> bool:
     return any(isinstance(p, Variable) for p in template)
 
 
-def resolve(template: Template, lookup: ContextLookup) -> Parts | None:
-    """``template`` with every variable replaced by its literal value; None if one has no value."""
-    out: list[Part] = []
-    for part in template:
-        if isinstance(part, Variable):
-            values = lookup(part.key)
-            if values is not None and len(values) == 1:
-                out.append(Literal(values[0]))
-            elif part.default is not None:
-                out.append(Literal(part.default))
+T = TypeVar("T")
+_BUILT_LIMIT = 1024
+
+
+class _Resolved(Generic[T]):
+    """A template with variables, and what ``build`` makes of it once its variables are known
+    (a regex, a string), cached per set of values: callers come back with the same few values."""
+
+    __slots__ = ("_build", "_built", "_template", "_variables")
+
+    def __init__(self, template: Template, build: Callable[[Parts], T]) -> None:
+        self._template = template
+        self._variables = tuple(p for p in template if isinstance(p, Variable))
+        self._build = build
+        self._built: dict[tuple[str, ...], T] = {}
+
+    def __call__(self, lookup: ContextLookup) -> T | None:
+        """What the template builds to in this request; None when a variable has no value."""
+        values = []
+        for variable in self._variables:
+            found = lookup(variable.key)
+            if found is not None and len(found) == 1:
+                values.append(found[0])
+            elif variable.default is not None:
+                values.append(variable.default)
             else:
                 return None
-        else:
-            out.append(part)
-    return tuple(out)
-
-
-@lru_cache(maxsize=4096)
-def _resolved_matcher(parts: Parts, arn: bool) -> Callable[[str], re.Match[str] | None]:
-    return compiled(translate(parts, arn=arn))
+        key = tuple(values)
+        built = self._built.get(key)
+        if built is None:
+            if len(self._built) >= _BUILT_LIMIT:
+                self._built.clear()
+            resolved = iter(key)
+            parts = tuple(Literal(next(resolved)) if isinstance(p, Variable) else p for p in self._template)
+            built = self._built[key] = self._build(parts)
+        return built
 
 
 PatternMatcher = Callable[[str, ContextLookup], bool]
@@ -92,19 +108,22 @@ def template_patterns(templates: Sequence[Template], *, arn: bool = False) -> Pa
 class TemplatePatterns:
     """Wildcard patterns that may hold variables: fixed ones are compiled once, the others per request."""
 
-    __slots__ = ("_arn", "_dynamic", "_static")
+    __slots__ = ("_dynamic", "_static")
 
     def __init__(self, templates: Sequence[Template], *, arn: bool = False) -> None:
-        self._arn = arn
         self._static = WildcardSet([t for t in templates if not has_variables(t)], arn=arn)  # type: ignore[misc]
-        self._dynamic = tuple(t for t in templates if has_variables(t))
+        self._dynamic = tuple(
+            _Resolved(t, lambda parts: compiled(translate(parts, arn=arn)))
+            for t in templates
+            if has_variables(t)
+        )
 
     def __call__(self, text: str, lookup: ContextLookup) -> bool:
         if self._static(text):
             return True
-        for template in self._dynamic:
-            parts = resolve(template, lookup)
-            if parts is not None and _resolved_matcher(parts, self._arn)(text) is not None:
+        for resolved in self._dynamic:
+            matcher = resolved(lookup)
+            if matcher is not None and matcher(text) is not None:
                 return True
         return False
 
@@ -118,17 +137,13 @@ class TemplateValues:
         self._fold = fold
         static = (plain_text(t) for t in templates if not has_variables(t))  # type: ignore[arg-type]
         self._static = frozenset(s.casefold() if fold else s for s in static)
-        self._dynamic = tuple(t for t in templates if has_variables(t))
+        self._dynamic = tuple(
+            _Resolved(t, lambda parts: plain_text(parts).casefold() if fold else plain_text(parts))
+            for t in templates
+            if has_variables(t)
+        )
 
     def __call__(self, text: str, lookup: ContextLookup) -> bool:
         if self._fold:
             text = text.casefold()
-        if text in self._static:
-            return True
-        for template in self._dynamic:
-            parts = resolve(template, lookup)
-            if parts is not None:
-                value = plain_text(parts)
-                if (value.casefold() if self._fold else value) == text:
-                    return True
-        return False
+        return text in self._static or any(resolved(lookup) == text for resolved in self._dynamic)
