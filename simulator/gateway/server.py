@@ -18,6 +18,7 @@ from typing import Any
 from ..errors import EnvironmentProblem
 from ..policy_source import PolicySource
 from ..sessions import Session, SessionRegistry
+from .assumed import session_from_assume_role
 from .authorizer import Authorizer, DecisionRecord, RequestFacts
 from .catalog import catalog
 from .errors import ErrorResponse, ErrorStyle, Family, GatewayError, Problem, render, style_for
@@ -147,6 +148,8 @@ class Gateway:
                 if denial is not None:
                     return _error(style, Problem.ACCESS_DENIED, denial, head)
             response = self._forward(request)
+            if (parsed.service_name, parsed.operation_name) == ("sts", "AssumeRole") and response[0] == 200:
+                self._register_assumed(session, parsed, response[2])
             if not parsed.operation_name.startswith(_READ_PREFIXES):
                 self._lookup_cache.clear()
                 self._policies.invalidate()
@@ -192,6 +195,13 @@ class Gateway:
         )
         denial = self._authorizer.authorize(session, facts, checks)
         return denial.message if denial is not None else None
+
+    def _register_assumed(self, caller: Session, parsed: ParsedRequest, body: bytes) -> None:
+        role_arn = parsed.params.get("RoleArn")
+        tags = self._policies.resource_info(role_arn).tags if isinstance(role_arn, str) else {}
+        assumed = session_from_assume_role(body, caller, tags)
+        if assumed is not None:
+            self._sessions.register(assumed)
 
     def _forward(self, request: IncomingRequest) -> tuple[int, list[tuple[str, str]], bytes]:
         target = request.path + (f"?{request.query}" if request.query else "")

@@ -486,3 +486,42 @@ def test_sqs_query_protocol_client_gets_query_errors(world: World):
     assert err.value.code == 403
     assert "<Code>AccessDenied</Code>" in body
     assert "sqs:SendMessage on resource: arn:aws:sqs:us-east-1:123456789012:gwtest-query" in body
+
+
+def test_assume_role_through_the_gateway_registers_the_new_session(world: World):
+    """Role chaining: credentials from sts:AssumeRole sign their own requests at once, as on AWS."""
+    role_arn = world.client("iam", ADMIN).create_role(
+        RoleName="gwtest-chained",
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+    )["Role"]["Arn"]
+    trust = policy(
+        PolicyKind.TRUST,
+        {"Effect": "Allow", "Principal": {"AWS": ROLE.role_arn}, "Action": "sts:AssumeRole"},
+        name="gwtest-chained trust policy",
+    )
+    world.policies.resources[role_arn] = ResourceInfo(role_arn, exists=True, policy=trust, tags={"team": "x"})
+    world.grant(allow("sts:AssumeRole", role_arn))
+    creds = world.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="chained")["Credentials"]
+    chained = world.sessions.lookup(creds["AccessKeyId"])
+    assert chained is not None
+    assert chained.principal.arn == f"arn:aws:sts::{ACCOUNT}:assumed-role/gwtest-chained/chained"
+    assert chained.principal.tags == {"team": "x"}
+    assert chained.label == USER.label
+    assert denied(world.client("ssm", chained).get_parameter, Name="/x")[0] == "AccessDeniedException"
+    # the trust policy decides: a caller it does not name is refused
+    world.policies.resources[role_arn] = ResourceInfo(
+        role_arn,
+        exists=True,
+        policy=policy(
+            PolicyKind.TRUST,
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            },
+        ),
+    )
+    assert denied(world.client("sts").assume_role, RoleArn=role_arn, RoleSessionName="again") == (
+        "AccessDenied",
+        f"User: {ROLE.arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
+    )
