@@ -8,11 +8,12 @@ resolves itself before authorizing (secret names, KMS aliases) are resolved thro
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Protocol
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ..iam.actions import action_exists, build_arn
 from ..iam.model import ContextValue
@@ -140,7 +141,32 @@ def checks_for(parsed: ParsedRequest, place: Place, lookups: Lookups) -> list[Ch
     if (prefix, parsed.operation_name) in _ALWAYS_ALLOWED:
         return []
     mapper = _MAPPERS.get(prefix, _generic)
-    return mapper(parsed, place, lookups)
+    checks = mapper(parsed, place, lookups)
+    tags = request_tags(parsed.params)
+    if not tags:
+        return checks
+    tag_keys: dict[str, ContextValue] = {f"aws:RequestTag/{k}": v for k, v in tags.items()}
+    tag_keys["aws:TagKeys"] = list(tags)
+    return [dataclasses.replace(c, context={**tag_keys, **c.context}) for c in checks]
+
+
+def request_tags(params: Mapping[str, Any]) -> dict[str, str]:
+    """Tags a request sets, in any of the shapes the APIs use: a map, a list of Key/Value or
+    TagKey/TagValue pairs, or S3's URL-encoded ``x-amz-tagging`` header (``Tagging``)."""
+    found: dict[str, str] = {}
+    for member in ("Tags", "tags", "Tagging"):
+        value = params.get(member)
+        if isinstance(value, dict) and member != "Tagging":
+            found.update({str(k): str(v) for k, v in value.items()})
+        elif isinstance(value, list):
+            for tag in value:
+                if isinstance(tag, dict):
+                    key = tag.get("Key", tag.get("key", tag.get("TagKey")))
+                    if key is not None:
+                        found[str(key)] = str(tag.get("Value", tag.get("value", tag.get("TagValue", ""))))
+        elif isinstance(value, str) and member == "Tagging":
+            found.update(parse_qsl(value, keep_blank_values=True))
+    return found
 
 
 def iam_prefix(parsed: ParsedRequest) -> str:

@@ -256,3 +256,21 @@ def test_iam_action_versions_only_where_iam_has_a_version_action():
     assert iam_action("s3", "PutObject", {"VersionId": "v"}) == "s3:PutObject"
     assert iam_action("s3", "GetObjectTagging", {"VersionId": "v"}) == "s3:GetObjectVersionTagging"
     assert iam_action("ssm", "GetParameter") == "ssm:GetParameter"
+
+
+def test_request_tags_become_context_keys():
+    shapes = [
+        (
+            "ssm",
+            "put_parameter",
+            {"Name": "/a", "Value": "v", "Type": "String", "Tags": [{"Key": "team", "Value": "x"}]},
+        ),
+        ("sqs", "create_queue", {"QueueName": "q", "tags": {"team": "x"}}),
+        ("kms", "create_key", {"Tags": [{"TagKey": "team", "TagValue": "x"}]}),
+        ("s3", "put_object", {"Bucket": "bkt", "Key": "k", "Body": b"1", "Tagging": "team=x"}),
+    ]
+    for service, method, params in shapes:
+        parsed = parse_request(capture(service, method, **params), service)
+        (check,) = checks_for(parsed, PLACE, FakeLookups())
+        assert check.context["aws:RequestTag/team"] == "x", service
+        assert check.context["aws:TagKeys"] == ["team"], service
