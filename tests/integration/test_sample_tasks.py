@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 
 from simulator.api import Simulator
+from simulator.check import check_task
+from simulator.taskdef import load_taskdef
 from simulator.world import load_world
 
 pytestmark = pytest.mark.docker
@@ -36,6 +38,7 @@ def test_scenario(name: str) -> None:
     expected = expected_of(name)
     with Simulator(load_world(folder / "world.yaml")) as sim:
         result = sim.run_task(folder / "taskdef.json")
+        report = check_task(sim, load_taskdef(folder / "taskdef.json"))
     document = result.to_json()
     context = json.dumps(document, indent=2, default=str)
     assert result.exit_code == expected["exitCode"], context
@@ -58,5 +61,10 @@ def test_scenario(name: str) -> None:
         assert match["roleArn"].endswith(f"role/{want['role']}"), context
         assert want["role"] in match["diagnosis"], context
         assert match["message"] and "is not authorized to perform" in match["message"], context
+    # `check` predicts exactly the task-start denials `run` observes (run stops at the first failing step).
+    observed = {(d.action, d.resource) for d in result.denials if d.phase == "execution"}
+    predicted = {(d.action, d.resource) for d in report.first_failure_denials()}
+    assert observed == predicted, context
+    assert report.exit_code == (2 if result.failed_to_start else 0), context
     if "diagnosisContains" in expected:
         assert any(expected["diagnosisContains"] in d["diagnosis"] for d in document["denials"]), context
