@@ -147,6 +147,33 @@ def _make_plan(policies: PolicySet, action: str, is_service: bool) -> _Plan:
     )
 
 
+_NEAR_MISSES_SHOWN = 3
+
+
+def _miss_reason(statement: Statement, resource: str, principal: Principal, ctx: ContextLookup) -> str:
+    """Why an Allow statement that covers the action does not apply (only computed for denials)."""
+    if statement.resources is not None and statement.resources(resource, ctx) == statement.not_resource:
+        return "its Resource does not match"
+    if statement.principal is not None and statement.principal.grant(principal) is None:
+        return "its Principal does not name the caller"
+    failed = next((c for c in statement.conditions if not c.test(ctx)), None)
+    return f"condition {failed.describe()} is not met" if failed else "it does not apply"
+
+
+def _misses(
+    statements: tuple[Statement, ...], resource: str, principal: Principal, ctx: ContextLookup
+) -> str:
+    """For a trace line: the Allow statements that cover the action, and why each does not apply."""
+    if not statements:
+        return " (no statement covers the action)"
+    misses = [
+        f"{st.label}: {_miss_reason(st, resource, principal, ctx)}" for st in statements[:_NEAR_MISSES_SHOWN]
+    ]
+    if len(statements) > _NEAR_MISSES_SHOWN:
+        misses.append(f"and {len(statements) - _NEAR_MISSES_SHOWN} more")
+    return f" ({'; '.join(misses)})"
+
+
 _NONE_ALLOWS = {kind: f"{noun}: no statement allows -> implicit deny" for kind, noun in POLICY_NOUNS.items()}
 _NO_POLICY = {kind: f"{noun}: none" for kind, noun in POLICY_NOUNS.items()}
 
@@ -191,7 +218,7 @@ def evaluate(request: AuthzRequest, policies: PolicySet) -> Decision:
     else:
         found = _first(plan.scps, resource, principal, ctx, has_boundary)
         if found is None:
-            trace.append(_NONE_ALLOWS[PolicyKind.SCP])
+            trace.append(_NONE_ALLOWS[PolicyKind.SCP] + _misses(plan.scps, resource, principal, ctx))
             return _implicit(request, PolicyKind.SCP, trace)
         trace.append(found.allows_line)
         allowed_by.append(found)
@@ -209,7 +236,8 @@ def evaluate(request: AuthzRequest, policies: PolicySet) -> Decision:
                 if grant is Grant.DIRECT:
                     break
         if res_st is None:
-            trace.append(f"{POLICY_NOUNS[resource_kind]}: no statement allows")
+            misses = _misses(plan.resource, resource, principal, ctx)
+            trace.append(f"{POLICY_NOUNS[resource_kind]}: no statement allows{misses}")
         else:
             trace.append(f"{res_st.allows_line} and {_GRANT_WORDS[grant]}")  # type: ignore[index]
             allowed_by.append(res_st)
@@ -240,7 +268,7 @@ def evaluate(request: AuthzRequest, policies: PolicySet) -> Decision:
     else:
         found = _first(plan.identity, resource, principal, ctx, has_boundary)
         if found is None:
-            trace.append(_NONE_ALLOWS[PolicyKind.IDENTITY])
+            trace.append(_NONE_ALLOWS[PolicyKind.IDENTITY] + _misses(plan.identity, resource, principal, ctx))
             return _implicit(request, PolicyKind.IDENTITY, trace)
         trace.append(found.allows_line)
         allowed_by.append(found)
@@ -252,7 +280,7 @@ def evaluate(request: AuthzRequest, policies: PolicySet) -> Decision:
             continue
         found = _first(statements, resource, principal, ctx, has_boundary)
         if found is None:
-            trace.append(_NONE_ALLOWS[kind])
+            trace.append(_NONE_ALLOWS[kind] + _misses(statements, resource, principal, ctx))
             return _implicit(request, kind, trace)
         trace.append(found.allows_line)
         allowed_by.append(found)

@@ -156,3 +156,23 @@ def test_plans_are_shared_by_equal_policy_sets() -> None:
     first = _plan(PolicySet(identity=identity), "ssm:getparameters", False)
     assert _plan(PolicySet(identity=list(identity)), "ssm:getparameters", False) is first
     assert _plan(PolicySet(identity=[_p(allow("ssm:*"))]), "ssm:getparameters", False) is not first
+
+
+def test_trace_says_why_allow_statements_miss() -> None:
+    identity = _p(
+        pol(
+            stmt(Sid="Other", action="ssm:Get*", resource=f"arn:aws:ssm:us-east-1:{ACCT}:parameter/other/*"),
+            stmt(Sid="Tls", action="ssm:*", Condition={"Bool": {"aws:SecureTransport": "true"}}),
+        ),
+        name="inline",
+    )
+    key_policy = _p(grant({"AWS": f"arn:aws:iam::{ACCT}:role/admin"}, "kms:*"), PolicyKind.RESOURCE, "key")
+    denied = evaluate(_req(context={"aws:SecureTransport": "false"}), PolicySet(identity=[identity]))
+    assert (
+        "Sid 'Other': its Resource does not match; identity policy 'inline', Sid 'Tls': condition Bool "
+        "aws:SecureTransport is not met" in denied.trace[-2]
+    )
+    kms = evaluate(_req(action="kms:Decrypt", resource=KEY), PolicySet(resource=key_policy))
+    assert "statement #0: its Principal does not name the caller" in kms.trace[-2]
+    nothing = evaluate(_req(), PolicySet(identity=[_p(allow("s3:*"))]))
+    assert nothing.trace[-2].endswith("(no statement covers the action)")
