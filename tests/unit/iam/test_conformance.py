@@ -1751,6 +1751,120 @@ S3_CASES = [
     ),
 ]
 
+CONTEXT_KEYS = "AWS global condition context keys"
+SECRETS = "AWS Secrets Manager User Guide: Permissions policy examples (secretsmanager:VersionStage)"
+CONTEXT_CASES = [
+    case(
+        "called-via-cloudformation",
+        CONTEXT_KEYS,
+        A,
+        **_cond(
+            {"ForAnyValue:StringEquals": {"aws:CalledVia": ["cloudformation.amazonaws.com"]}},
+            {"aws:CalledVia": ["cloudformation.amazonaws.com"]},
+        ),
+    ),
+    case(
+        "called-via-direct-call",
+        CONTEXT_KEYS,
+        I,
+        "identity",
+        **_cond({"ForAnyValue:StringEquals": {"aws:CalledVia": ["cloudformation.amazonaws.com"]}}),
+    ),
+    case(
+        "secret-version-stage",
+        SECRETS,
+        A,
+        action="secretsmanager:GetSecretValue",
+        resource=SECRET,
+        context={"secretsmanager:VersionStage": "AWSCURRENT"},
+        identity_policies=[
+            allow(
+                "secretsmanager:GetSecretValue",
+                SECRET,
+                Condition={"StringEquals": {"secretsmanager:VersionStage": "AWSCURRENT"}},
+            )
+        ],
+    ),
+    case(
+        "secret-version-stage-previous",
+        SECRETS,
+        I,
+        "identity",
+        action="secretsmanager:GetSecretValue",
+        resource=SECRET,
+        context={"secretsmanager:VersionStage": "AWSPREVIOUS"},
+        identity_policies=[
+            allow(
+                "secretsmanager:GetSecretValue",
+                SECRET,
+                Condition={"StringEquals": {"secretsmanager:VersionStage": "AWSCURRENT"}},
+            )
+        ],
+    ),
+    case(
+        "resource-tag-matches-principal-tag",
+        VARS,
+        A,
+        action="ecr:BatchGetImage",
+        resource=f"arn:aws:ecr:us-east-1:{ACCT}:repository/app",
+        principal_tags={"team": "app"},
+        context={"aws:ResourceTag/team": "app"},
+        identity_policies=[
+            allow("ecr:*", Condition={"StringEquals": {"aws:ResourceTag/team": "${aws:PrincipalTag/team}"}})
+        ],
+    ),
+    case(
+        "resource-tag-other-team",
+        VARS,
+        I,
+        "identity",
+        action="ecr:BatchGetImage",
+        resource=f"arn:aws:ecr:us-east-1:{ACCT}:repository/app",
+        principal_tags={"team": "app"},
+        context={"aws:ResourceTag/team": "data"},
+        identity_policies=[
+            allow("ecr:*", Condition={"StringEquals": {"aws:ResourceTag/team": "${aws:PrincipalTag/team}"}})
+        ],
+    ),
+    case(
+        "principal-type-root-denied-by-scp",
+        CONTEXT_KEYS,
+        X,
+        "scp",
+        principal=ROOT,
+        scps=[allow(), deny(Condition={"StringEquals": {"aws:PrincipalType": "Account"}})],
+    ),
+    case(
+        "principal-is-aws-service",
+        CONTEXT_KEYS,
+        A,
+        principal="logging.s3.amazonaws.com",
+        action="s3:PutObject",
+        resource_policy=grant(
+            {"Service": "logging.s3.amazonaws.com"},
+            "s3:PutObject",
+            Condition={"Bool": {"aws:PrincipalIsAWSService": "true"}},
+        ),
+    ),
+    case(
+        "resource-account-key",
+        CONTEXT_KEYS,
+        A,
+        action="ssm:GetParameter",
+        resource=PARAM,
+        **_cond({"StringEquals": {"aws:ResourceAccount": ACCT}}),
+    ),
+    case(
+        "secure-transport-deny-in-scp",
+        SCP,
+        X,
+        "scp",
+        identity_policies=[allow()],
+        scps=[allow(), deny(Condition={"BoolIfExists": {"aws:SecureTransport": "false"}})],
+        context={"aws:SecureTransport": "false"},
+    ),
+]
+
 ALL: list[Case] = [
     *EVALUATION,
     *SCPS,
@@ -1767,6 +1881,7 @@ ALL: list[Case] = [
     *VARIABLES,
     *PRINCIPALS,
     *S3_CASES,
+    *CONTEXT_CASES,
 ]
 
 
