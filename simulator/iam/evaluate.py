@@ -196,7 +196,10 @@ def evaluate(request: AuthzRequest, policies: PolicySet) -> Decision:
     ]
 
     # 1. Explicit deny anywhere.
-    denied = [st for st in plan.denies if _applies(st, resource, principal, ctx, has_boundary)]
+    denied = []
+    for st in plan.denies:
+        if _applies(st, resource, principal, ctx, has_boundary):
+            denied.append(st)
     if denied:
         head = denied[0]
         trace.append(f"explicit deny: {'; '.join(st.label for st in denied)}")
