@@ -32,8 +32,13 @@ def _fail(err: EcsSimError, debug: bool) -> NoReturn:
     if debug:
         raise err
     _, errors = _consoles()
-    errors.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False)
+    errors.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False, soft_wrap=True)
     sys.exit(err.exit_code)
+
+
+def _print_document(document: Any) -> None:
+    """--json: the document alone on stdout, unwrapped and uncoloured, whatever the terminal."""
+    sys.stdout.write(json.dumps(document, indent=2) + "\n")
 
 
 def _sigterm_as_interrupt() -> None:
@@ -167,7 +172,7 @@ def run(
     except EcsSimError as error:
         _fail(error, debug)
     if as_json:
-        out.print_json(json.dumps(result.to_json()))
+        _print_document(result.to_json())
     else:
         print_result(out, result)
     sys.exit(EXIT_INTERRUPTED if result.interrupted else result.exit_code)
@@ -223,7 +228,7 @@ def check(
     except EcsSimError as error:
         _fail(error, debug)
     if as_json:
-        out.print_json(json.dumps(report.to_json()))
+        _print_document(report.to_json())
     else:
         print_check(out, report)
     sys.exit(report.exit_code)
@@ -277,7 +282,7 @@ def explain(
         "trace": list(decision.trace),
     }
     if as_json:
-        out.print_json(json.dumps(document))
+        _print_document(document)
     else:
         out.print(f"[bold]{decision.effect}[/]: {escape(decision.explanation)}", highlight=False)
         for line in decision.trace:
@@ -306,8 +311,74 @@ def simulate(request: str, as_json: bool, debug: bool) -> None:
     except EcsSimError as error:
         _fail(error, debug)
     if as_json:
-        out.print_json(json.dumps([r.to_json() for r in results]))
+        _print_document([r.to_json() for r in results])
     else:
         for result in results:
             out.print(escape(result.render_text()), highlight=False)
     sys.exit(0 if all(r.to_json()["decision"] == "Allow" for r in results) else 1)
+
+
+@main.command(context_settings={"allow_interspersed_args": False})
+@click.option("--world", envvar=WORLD_ENV, required=True, help="World file (YAML/JSON).")
+@click.option("--task-role", required=True, help="Role (name or ARN) whose credentials containers get.")
+@click.option(
+    "--execution-role", help="The task's execution role: checked like RunTask does, and named in diagnoses."
+)
+@click.option(
+    "--backend",
+    type=click.Choice(["moto", "localstack", "url"]),
+    envvar="ECS_SIM_BACKEND",
+    help="AWS backend (default: embedded moto).",
+)
+@click.option("--endpoint-url", envvar="ECS_SIM_BACKEND_URL", help="Backend endpoint URL (localstack/url).")
+@click.option(
+    "--network-name",
+    default="ecs-sim-serve",
+    show_default=True,
+    help="Docker network containers join (compose: `external: true`).",
+)
+@click.option("--port", type=int, default=0, help="Loopback port for host processes and /health (0: any).")
+@click.option(
+    "--env-file",
+    type=click.Path(dir_okay=False),
+    help="Write the container variables here once ready (removed at shutdown).",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+def serve(
+    world: str,
+    task_role: str,
+    execution_role: str | None,
+    backend: str | None,
+    endpoint_url: str | None,
+    network_name: str,
+    port: int,
+    env_file: str | None,
+    debug: bool,
+    command: tuple[str, ...],
+) -> None:
+    """Serve task-role credentials (169.254.170.2) and the authorizing gateway to containers on a Docker
+    network until Ctrl-C/SIGTERM, or, with `-- COMMAND ...`, while COMMAND runs (exit code: COMMAND's)."""
+    from .serve import run_service
+
+    out, err = _consoles()
+    _sigterm_as_interrupt()
+    try:
+        if not Path(world).is_file():
+            raise InputError("no such world file", where=world)
+        code = run_service(
+            out,
+            err,
+            world=Path(world),
+            task_role=task_role,
+            execution_role=execution_role,
+            backend=backend,
+            endpoint_url=endpoint_url,
+            network_name=network_name,
+            port=port,
+            env_file=Path(env_file) if env_file else None,
+            command=list(command),
+        )
+    except EcsSimError as error:
+        _fail(error, debug)
+    sys.exit(code)
