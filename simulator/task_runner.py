@@ -5,22 +5,28 @@ from __future__ import annotations
 import contextlib
 import secrets
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from docker.types import Mount, Ulimit
 
 from .diagnosis import PHASE_EXECUTION, PHASE_RUNTIME
-from .docker.containers import ContainerSpec, HealthCheckSpec
 from .docker.labels import owner_labels
-from .docker.network import ENDPOINT_IP, GATEWAY_PORT
-from .ecs.failures import STOP_TASK_FAILED_TO_START, STOP_USER_INITIATED, StartFailure
+from .ecs.failures import (
+    REASON_ESSENTIAL_EXITED,
+    REASON_USER_STOPPED,
+    STOP_ESSENTIAL_CONTAINER_EXITED,
+    STOP_TASK_FAILED_TO_START,
+    STOP_USER_INITIATED,
+    StartFailure,
+)
 from .ecs.lifecycle import ContainerStatus, TaskStatus
 from .ecs.task_record import ContainerRecord, TaskRecord
 from .ecs.trust import ecs_can_assume, unable_to_assume_message
 from .endpoints.credentials import TaskCredentials
+from .endpoints.docker_inspect import from_docker_inspect
 from .endpoints.metadata import ContainerMetadata, ContainerView, TaskMetadata
+from .phases import container_spec, firelens
 from .phases.log_shipping import LogShipper
 from .phases.runtime import RuntimeContainer, TaskRuntime
 from .phases.task_start.driver import run_task_start
@@ -29,6 +35,7 @@ from .phases.task_start.units import ContainerInputs, ExecutionClients, StartCon
 from .result import TaskResult
 from .sessions import Session
 from .taskdef import TaskDefinition
+from .taskdef.rules import task_cpu_units, task_memory_mib
 from .timeline import Timeline
 
 if TYPE_CHECKING:
@@ -55,8 +62,12 @@ class TaskRun:
         *,
         log_sink: Callable[[str, str], None] | None = None,
         on_event: Callable[[str, Any], None] | None = None,
+        replace_unhealthy: bool = False,
     ) -> None:
+        """``replace_unhealthy``: run the task as a service would, whose scheduler stops it when an
+        essential container turns UNHEALTHY (a RunTask task keeps running whatever its health)."""
         self._sim = sim
+        self._replace_unhealthy = replace_unhealthy
         self.definition = definition
         self._log_sink = log_sink
         self._notify = on_event or (lambda kind, payload: None)
@@ -74,10 +85,18 @@ class TaskRun:
             cpu=raw.get("cpu"),
             memory=raw.get("memory"),
             containers=[
-                ContainerRecord(name=c["name"], image=c["image"], essential=c.get("essential", True))
+                ContainerRecord(
+                    name=c["name"],
+                    image=c["image"],
+                    essential=c.get("essential", True),
+                    cpu=c.get("cpu"),
+                    memory=c.get("memory"),
+                    memory_reservation=c.get("memoryReservation"),
+                )
                 for c in self.containers
             ],
         )
+        self.task.subscribe(self._on_task_change)
         for record in self.task.containers:
             record.container_arn = (
                 f"arn:aws:ecs:{world.region}:{world.account}:container/{sim.cluster}/{self.task.task_id}/"
@@ -90,6 +109,7 @@ class TaskRun:
         self._execution_session: Session | None = None
         self._task_session: Session | None = None
         self._runtime: TaskRuntime | None = None
+        self._firelens: firelens.FireLens | None = None
         self._thread = threading.Thread(target=self._run, daemon=True, name=f"task-{self.task.task_id}")
         self._done = threading.Event()
         self._error: BaseException | None = None
@@ -117,11 +137,18 @@ class TaskRun:
             raise self._error
         return self.result
 
-    def stop(self, reason: str = "Task stopped by user") -> None:
+    def stop(self, reason: str = REASON_USER_STOPPED) -> None:
+        """StopTask: SIGTERM to every container, SIGKILL after its stopTimeout (stopCode UserInitiated)."""
         if self._runtime is not None:
             self._runtime.request_stop(STOP_USER_INITIATED, reason)
         else:
             self.task.request_stop(STOP_USER_INITIATED, reason)
+
+    def _on_task_change(self, kind: str, payload: Any) -> None:
+        if kind == "status":
+            self._notify("status", payload)
+        else:
+            self._notify("containers", self.task)
 
     # --- the task -----------------------------------------------------------------------------
     def _run(self) -> None:
@@ -142,7 +169,6 @@ class TaskRun:
             self._fail_to_start(f"ClientException: {refused}", None, None)
             return
         self.task.set_status(TaskStatus.PENDING)
-        self._notify("status", self.task.last_status)
         try:
             inputs = self._phase_one()
         except StartFailed as failed:
@@ -193,16 +219,16 @@ class TaskRun:
     def _fail_to_start(self, reason: str, container: str | None, container_reason: str | None) -> None:
         self.result.failed_to_start = True
         self.task.request_stop(STOP_TASK_FAILED_TO_START, reason)
-        self.task.stamp("stoppingAt")
+        self.task.move_to_stopping()
         for record in self.task.containers:
             self.task.set_container_status(
                 record.name,
                 ContainerStatus.STOPPED,
                 reason=container_reason if record.name == container else None,
             )
-        self.task.stamp("executionStoppedAt")
 
     def _stop_unstarted(self) -> None:
+        self.task.move_to_stopping()
         for record in self.task.containers:
             self.task.set_container_status(record.name, ContainerStatus.STOPPED)
 
@@ -219,20 +245,35 @@ class TaskRun:
                 TaskCredentials.from_session(self._task_session)
             )
             self._credentials_id = credentials_id
+        ctx = self._task_context()
+        router = firelens.router_of(self.containers)
+        if router is not None:
+            self._firelens = firelens.FireLens.create(self.task_id, router)
         runtime_containers = []
         self._endpoint_ids: list[str] = []
         self._shippers: dict[str, LogShipper] = {}
         for definition in self.containers:
             name = definition["name"]
-            endpoint_id_holder: list[RuntimeContainer] = []
+            if router is not None and firelens.uses_firelens(definition):
+                definition = firelens.with_router_dependency(definition, router)
+            holder: list[RuntimeContainer] = []
             endpoint_id = sim.endpoints.register_container(
-                lambda holder=endpoint_id_holder: self._view(holder[0]),
+                lambda holder=holder: self._view(holder[0]),
                 lambda docker_id: sim.driver.stats(docker_id) if sim.driver else None,
             )
             self._endpoint_ids.append(endpoint_id)
-            spec = self._container_spec(definition, inputs[name], credentials_id, endpoint_id)
+            spec = container_spec.build(
+                definition,
+                inputs[name],
+                ctx,
+                credentials_id=credentials_id,
+                endpoint_id=endpoint_id,
+                firelens=self._firelens,
+                all_definitions=self.containers,
+                firelens_metadata=self._firelens_metadata(router),
+            )
             container = RuntimeContainer(definition, spec)
-            endpoint_id_holder.append(container)
+            holder.append(container)
             runtime_containers.append(container)
             target = inputs[name]
             if target.log_group and target.log_stream:
@@ -242,14 +283,51 @@ class TaskRun:
             self.task,
             runtime_containers,
             sim.driver,
+            launch_type=sim.launch_type,
             log_sink=self._on_log_line,
-            on_change=lambda: self._notify("containers", self.task),
+            replace_unhealthy=self._replace_unhealthy,
         )
         if self.task.desired_status == "STOPPED":
+            self._stop_unstarted()
             return
         with self.timeline.step(PHASE_RUNTIME, "containers"):
             self._runtime.run()
-        self.task.stamp("executionStoppedAt")
+
+    def _task_context(self) -> container_spec.TaskContext:
+        sim = self._sim
+        assert sim.network is not None
+        raw = self.definition.raw
+        return container_spec.TaskContext(
+            task_id=self.task_id,
+            task_arn=self.task.task_arn,
+            family=self.task.family,
+            revision=self.task.revision,
+            cluster=sim.cluster,
+            region=sim.world.region,
+            launch_type=sim.launch_type,
+            network=sim.network.name,
+            owner_labels=owner_labels(sim.owner_id),
+            volumes=tuple(raw.get("volumes", [])),
+            task_cpu=task_cpu_units(str(raw["cpu"])) if raw.get("cpu") else None,
+            task_memory=task_memory_mib(str(raw["memory"])) if raw.get("memory") else None,
+            docker_names={
+                c["name"]: container_spec.docker_name(self.task.family, self.task.revision, c["name"])
+                for c in self.containers
+            },
+        )
+
+    def _firelens_metadata(self, router: str | None) -> dict[str, str]:
+        """What Fluent Bit adds to each record unless ``enable-ecs-log-metadata`` is "false"."""
+        if router is None:
+            return {}
+        config = next(c for c in self.containers if c["name"] == router)["firelensConfiguration"]
+        if str((config.get("options") or {}).get("enable-ecs-log-metadata", "true")).lower() == "false":
+            return {}
+        return {
+            "ecs_cluster": self._sim.cluster,
+            "ecs_task_arn": self.task.task_arn,
+            "ecs_task_definition": f"{self.task.family}:{self.task.revision}",
+        }
 
     def _on_log_line(self, container: str, line: str) -> None:
         self.result.container_logs.setdefault(container, []).append(line)
@@ -259,132 +337,10 @@ class TaskRun:
         if self._log_sink:
             self._log_sink(container, line)
 
-    def _container_spec(
-        self,
-        definition: Mapping[str, Any],
-        inputs: ContainerInputs,
-        credentials_id: str | None,
-        endpoint_id: str,
-    ) -> ContainerSpec:
-        sim = self._sim
-        assert sim.network is not None
-        world = sim.world
-        name = definition["name"]
-        # ECS precedence: environment files < environment < secrets.
-        environment: dict[str, str] = dict(inputs.env_files)
-        environment.update({e["name"]: e["value"] for e in definition.get("environment", [])})
-        environment.update(inputs.secrets)
-        environment.update(
-            {
-                "AWS_REGION": world.region,
-                "AWS_DEFAULT_REGION": world.region,
-                "AWS_EXECUTION_ENV": f"AWS_ECS_{sim.launch_type.value}",
-                "ECS_CONTAINER_METADATA_URI": f"http://{ENDPOINT_IP}/v3/{endpoint_id}",
-                "ECS_CONTAINER_METADATA_URI_V4": f"http://{ENDPOINT_IP}/v4/{endpoint_id}",
-            }
-        )
-        environment.setdefault("AWS_ENDPOINT_URL", f"http://{ENDPOINT_IP}:{GATEWAY_PORT}")
-        if credentials_id:
-            environment["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"] = f"/v2/credentials/{credentials_id}"
-        labels = {
-            **owner_labels(sim.owner_id),
-            "com.amazonaws.ecs.cluster": sim.cluster,
-            "com.amazonaws.ecs.container-name": name,
-            "com.amazonaws.ecs.task-arn": self.task.task_arn,
-            "com.amazonaws.ecs.task-definition-family": self.task.family,
-            "com.amazonaws.ecs.task-definition-version": str(self.task.revision),
-            **(definition.get("dockerLabels") or {}),
-        }
-        linux = definition.get("linuxParameters") or {}
-        capabilities = linux.get("capabilities") or {}
-        health = definition.get("healthCheck")
-        return ContainerSpec(
-            name=f"ecs-{self.task.family}-{self.task.revision}-{name}-{secrets.token_hex(8)}",
-            image=inputs.image,
-            labels=labels,
-            network=sim.network.name,
-            aliases=(name,),
-            environment=environment,
-            command=definition.get("command"),
-            entrypoint=definition.get("entryPoint"),
-            working_dir=definition.get("workingDirectory"),
-            user=definition.get("user"),
-            hostname=definition.get("hostname"),
-            cpu_units=definition.get("cpu") or None,
-            memory_mib=definition.get("memory"),
-            memory_reservation_mib=definition.get("memoryReservation"),
-            ports={
-                f"{p['containerPort']}/{p.get('protocol', 'tcp')}": p.get("hostPort") or None
-                for p in definition.get("portMappings", [])
-                if "containerPort" in p
-            },
-            mounts=self._mounts(definition),
-            ulimits=[
-                Ulimit(name=u["name"], soft=u["softLimit"], hard=u["hardLimit"])
-                for u in definition.get("ulimits", [])
-            ],
-            init=linux.get("initProcessEnabled"),
-            cap_add=capabilities.get("add", []),
-            cap_drop=capabilities.get("drop", []),
-            read_only=definition.get("readonlyRootFilesystem"),
-            extra_hosts={h["hostname"]: h["ipAddress"] for h in definition.get("extraHosts", [])},
-            health_check=HealthCheckSpec(
-                command=health["command"],
-                interval=health.get("interval", 30),
-                timeout=health.get("timeout", 5),
-                retries=health.get("retries", 3),
-                start_period=health.get("startPeriod", 0),
-            )
-            if health
-            else None,
-            stop_timeout=definition.get("stopTimeout"),
-        )
-
-    def _mounts(self, definition: Mapping[str, Any]) -> list[Mount]:
-        volumes = {v["name"]: v for v in self.definition.raw.get("volumes", [])}
-        mounts = []
-        for point in definition.get("mountPoints", []):
-            volume = volumes.get(point.get("sourceVolume", ""), {})
-            host_path = (volume.get("host") or {}).get("sourcePath")
-            read_only = bool(point.get("readOnly", False))
-            if host_path:
-                mounts.append(Mount(point["containerPath"], host_path, type="bind", read_only=read_only))
-            else:
-                # A task-scoped volume shared by the task's containers, removed with the task.
-                mounts.append(
-                    Mount(
-                        point["containerPath"],
-                        f"ecs-sim-{self.task_id}-{point['sourceVolume']}",
-                        type="volume",
-                        read_only=read_only,
-                        labels=owner_labels(self._sim.owner_id),
-                    )
-                )
-        return mounts
-
+    # --- task metadata (TMDE v3/v4) -----------------------------------------------------------
     def _view(self, container: RuntimeContainer) -> ContainerView:
-        record = self.task.container(container.name)
-        definition = container.definition
-        log = definition.get("logConfiguration") or {}
-        meta = ContainerMetadata(
-            docker_id=container.docker_id or "",
-            name=container.name,
-            docker_name=container.spec.name,
-            image=record.image,
-            image_id=record.image_digest or "",
-            labels={k: v for k, v in container.spec.labels.items() if k.startswith("com.amazonaws.ecs.")},
-            desired_status=self.task.desired_status,
-            known_status=record.last_status.value,
-            exit_code=record.exit_code,
-            cpu=int(definition.get("cpu") or 0),
-            memory=int(definition.get("memory") or 0),
-            created_at=container.started_at,
-            started_at=container.started_at,
-            finished_at=container.finished_at,
-            log_driver=log.get("logDriver", ""),
-            log_options=dict(log.get("options") or {}),
-            container_arn=record.container_arn,
-        )
+        runtime = self._runtime
+        containers = list(runtime.containers.values()) if runtime else [container]
         task = TaskMetadata(
             cluster=self._sim.cluster,
             task_arn=self.task.task_arn,
@@ -392,32 +348,44 @@ class TaskRun:
             revision=str(self.task.revision),
             known_status=self.task.last_status.value,
             desired_status=self.task.desired_status,
-            containers=[
-                self._view_container_only(c)
-                for c in (self._runtime.containers.values() if self._runtime else [])
-            ],
-            cpu=float(self.task.cpu or 0) / 1024,
-            memory=int(self.task.memory or 0),
+            containers=[self._container_metadata(c) for c in containers if c.docker_id],
+            cpu=(task_cpu_units(str(self.task.cpu)) or 0) / 1024 if self.task.cpu else 0.0,
+            memory=(task_memory_mib(str(self.task.memory)) or 0) if self.task.memory else 0,
             pull_started_at=self.task.timestamps.get("pullStartedAt"),
             pull_stopped_at=self.task.timestamps.get("pullStoppedAt"),
-            launch_type=self.task.launch_type,
+            execution_stopped_at=self.task.timestamps.get("executionStoppedAt"),
             availability_zone=f"{self._sim.world.region}a",
+            launch_type=self.task.launch_type,
+            task_tags={t["key"]: t["value"] for t in self.task.tags},
         )
-        return ContainerView(meta, task)
+        return ContainerView(self._container_metadata(container), task)
 
-    def _view_container_only(self, container: RuntimeContainer) -> ContainerMetadata:
+    def _container_metadata(self, container: RuntimeContainer) -> ContainerMetadata:
+        """Task state plus `docker inspect`, as the agent fills its v4 container response."""
         record = self.task.container(container.name)
+        definition = container.definition
+        log = definition.get("logConfiguration") or {}
+        inspected = self._runtime.inspected(container.name) if self._runtime and container.docker_id else None
+        from_docker = (
+            from_docker_inspect(inspected) if inspected else {"docker_id": container.docker_id or ""}
+        )
+        from_docker.pop("restart_count", None)
+        from_docker["known_status"] = container.agent_status.value  # the agent reports its own status
+        from_docker["exit_code"] = container.exit_code
+        if container.spec.health_check is None:
+            from_docker["health"] = None
         return ContainerMetadata(
-            docker_id=container.docker_id or "",
             name=container.name,
             docker_name=container.spec.name,
             image=record.image,
-            known_status=record.last_status.value,
-            desired_status=self.task.desired_status,
-            exit_code=record.exit_code,
-            started_at=container.started_at,
-            finished_at=container.finished_at,
+            image_id=from_docker.pop("image_id", "") or record.image_digest or "",
+            desired_status=container.desired,
+            cpu=int(definition.get("cpu") or 0),
+            memory=int(definition.get("memory") or 0),
+            log_driver=log.get("logDriver", ""),
+            log_options=dict(log.get("options") or {}),
             container_arn=record.container_arn,
+            **{k: v for k, v in from_docker.items() if k != "docker_name"},
         )
 
     # --- the end ------------------------------------------------------------------------------
@@ -432,6 +400,8 @@ class TaskRun:
             with contextlib.suppress(Exception):
                 sim.endpoints.unregister_credentials(self._credentials_id)  # type: ignore[union-attr]
         self._remove_task_volumes()
+        if self._firelens is not None:
+            self._firelens.remove()
         labels: dict[str, tuple[str, Session]] = {}
         if self._execution_session:
             labels[self._execution_session.label] = (PHASE_EXECUTION, self._execution_session)
@@ -446,16 +416,12 @@ class TaskRun:
         for session in (self._execution_session, self._task_session):
             if session:
                 sim.sessions.revoke(session.access_key_id)
-        if self.task.desired_status != "STOPPED":
-            self.task.request_stop("EssentialContainerExited", "Essential container in task exited")
-        if self.task.last_status not in (TaskStatus.STOPPED,):
-            if self.task.last_status in (TaskStatus.RUNNING, TaskStatus.ACTIVATING):
-                self.task.set_status(TaskStatus.DEACTIVATING)
-                self.task.set_status(TaskStatus.STOPPING)
-            if self.task.last_status != TaskStatus.DEPROVISIONING:
-                self.task.set_status(TaskStatus.DEPROVISIONING)
-            self.task.set_status(TaskStatus.STOPPED)
-        self._notify("status", self.task.last_status)
+        # Every container has stopped: an error of the simulator itself also ends the task this way.
+        self.task.request_stop(STOP_ESSENTIAL_CONTAINER_EXITED, REASON_ESSENTIAL_EXITED)
+        for record in self.task.containers:
+            if record.last_status != ContainerStatus.STOPPED:
+                self.task.set_container_status(record.name, ContainerStatus.STOPPED)
+        self.task.finish()
 
     def _remove_task_volumes(self) -> None:
         sim = self._sim
@@ -465,7 +431,7 @@ class TaskRun:
             if (volume.get("host") or {}).get("sourcePath"):
                 continue
             with contextlib.suppress(Exception):
-                sim.driver.remove_volume(f"ecs-sim-{self.task_id}-{volume['name']}")
+                sim.driver.remove_volume(container_spec.task_volume_name(self.task_id, volume["name"]))
 
 
 def _boto_session(session: Session | None) -> boto3.Session:

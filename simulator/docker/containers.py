@@ -15,8 +15,6 @@ import docker
 from docker.errors import APIError, ImageNotFound, NotFound
 from docker.types import LogConfig, Mount, Ulimit
 
-# ECS cpu units: 1024 per vCPU. Docker nano CPUs: 1e9 per CPU.
-_NANO_CPUS_PER_UNIT = 1_000_000_000 // 1024
 _NANOSECONDS = 1_000_000_000
 
 
@@ -53,7 +51,8 @@ class ContainerSpec:
     working_dir: str | None = None
     user: str | None = None
     hostname: str | None = None
-    cpu_units: int | None = None
+    cpu_shares: int | None = None  # the container's cpu units: a relative weight, as the agent sets it
+    nano_cpus: int | None = None  # a hard CPU cap (Fargate's task-level cpu)
     memory_mib: int | None = None
     memory_reservation_mib: int | None = None
     ports: Mapping[str, int | None] = field(default_factory=dict)  # "80/tcp" -> host port (None: any)
@@ -67,6 +66,8 @@ class ContainerSpec:
     extra_hosts: Mapping[str, str] = field(default_factory=dict)
     health_check: HealthCheckSpec | None = None
     stop_timeout: int | None = None
+    log_driver: str = "json-file"
+    log_options: Mapping[str, str] = field(default_factory=dict)
 
 
 class DockerCreateError(Exception):
@@ -112,8 +113,9 @@ class ContainerDriver:
             extra_hosts=dict(spec.extra_hosts) or None,
             mem_limit=f"{spec.memory_mib}m" if spec.memory_mib else None,
             mem_reservation=f"{spec.memory_reservation_mib}m" if spec.memory_reservation_mib else None,
-            nano_cpus=spec.cpu_units * _NANO_CPUS_PER_UNIT if spec.cpu_units else None,
-            log_config=LogConfig(type="json-file"),
+            cpu_shares=spec.cpu_shares,
+            nano_cpus=spec.nano_cpus,
+            log_config=LogConfig(type=spec.log_driver, config=dict(spec.log_options)),
         )
         networking = self._api.create_networking_config(
             {spec.network: self._api.create_endpoint_config(aliases=list(spec.aliases) or None)}

@@ -18,9 +18,18 @@ MAX_REASON_LENGTH = 1024
 STOP_TASK_FAILED_TO_START = "TaskFailedToStart"
 STOP_ESSENTIAL_CONTAINER_EXITED = "EssentialContainerExited"
 STOP_USER_INITIATED = "UserInitiated"
+STOP_SERVICE_SCHEDULER = "ServiceSchedulerInitiated"
 
 REASON_ESSENTIAL_EXITED = "Essential container in task exited"
 REASON_FAILED_TO_START = "Task failed to start"
+REASON_USER_STOPPED = "Task stopped by user"  # StopTask without a reason: console, CLI, Ctrl-C here
+# The service scheduler's reason when it replaces a task whose essential container is unhealthy;
+# a task started by RunTask keeps running whatever its health (HealthCheck API reference).
+REASON_FAILED_HEALTH_CHECKS = "Task failed container health checks"
+
+# Container reasons at run time, the same on both launch types (the agent's named errors).
+OOM_REASON = "OutOfMemoryError: Container killed due to memory usage"
+DEPENDENCY_EXIT_CODE = 143  # a container whose dependsOn can never be met is marked stopped with 143
 
 
 class LaunchType(StrEnum):
@@ -196,6 +205,25 @@ def logger_failed(launch: LaunchType, container: str, what: str, error_text: str
         f"{detail} : exit status 1"
     )
     return StartFailure(reason, container, reason)
+
+
+def container_create_failed(daemon_text: str) -> str:
+    """A container reason for Docker refusing to create the container (both launch types)."""
+    return f"CannotCreateContainerError: {daemon_text}"
+
+
+def container_start_failed(launch: LaunchType, daemon_text: str) -> str:
+    """A container reason for Docker refusing to start the container. The agent passes the daemon's
+    text on; Fargate's runtime reports it from containerd, without the daemon's prefix."""
+    if launch is LaunchType.EC2:
+        return f"CannotStartContainerError: {daemon_text}"
+    detail = daemon_text.removeprefix("Error response from daemon: ")
+    return f"CannotStartContainerError: ResourceInitializationError: failed to create new container runtime task: {detail}"
+
+
+def dependency_failed(graph_error: str) -> str:
+    """A container reason for a dependsOn that can never be met (graph.go, marked with exit code 143)."""
+    return f"CannotStartContainerError: {graph_error}"
 
 
 def _title_first_word(text: str) -> str:

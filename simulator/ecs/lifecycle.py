@@ -24,6 +24,25 @@ class ContainerStatus(StrEnum):
     STOPPED = "STOPPED"
 
 
+class AgentContainerStatus(StrEnum):
+    """The agent's own container states (containerstatus.go), which its dependency-graph errors print."""
+
+    NONE = "NONE"
+    PULLED = "PULLED"
+    CREATED = "CREATED"
+    RUNNING = "RUNNING"
+    STOPPED = "STOPPED"
+
+    @property
+    def backend(self) -> ContainerStatus:
+        # BackendStatus: RUNNING -> RUNNING, STOPPED -> STOPPED, everything else PENDING.
+        if self is AgentContainerStatus.RUNNING:
+            return ContainerStatus.RUNNING
+        if self is AgentContainerStatus.STOPPED:
+            return ContainerStatus.STOPPED
+        return ContainerStatus.PENDING
+
+
 _TASK_TRANSITIONS: dict[TaskStatus, frozenset[TaskStatus]] = {
     TaskStatus.PROVISIONING: frozenset({TaskStatus.PENDING, TaskStatus.DEPROVISIONING, TaskStatus.STOPPED}),
     TaskStatus.PENDING: frozenset(
@@ -45,6 +64,7 @@ _CONTAINER_TRANSITIONS: dict[ContainerStatus, frozenset[ContainerStatus]] = {
 
 # Timestamp field of describe-tasks set when the task enters a status.
 TASK_TIMESTAMP_ON_ENTER: dict[TaskStatus, str] = {
+    TaskStatus.PENDING: "connectivityAt",  # the task's network is attached when it leaves PROVISIONING
     TaskStatus.RUNNING: "startedAt",
     TaskStatus.STOPPING: "stoppingAt",
     TaskStatus.STOPPED: "stoppedAt",
@@ -53,6 +73,19 @@ TASK_TIMESTAMP_ON_ENTER: dict[TaskStatus, str] = {
 
 class IllegalTransition(RuntimeError):
     """A bug in the simulator: a status change ECS never makes."""
+
+
+# How a task still on its way up gets to STOPPING once its desired status is STOPPED.
+STOP_PATH: dict[TaskStatus, tuple[TaskStatus, ...]] = {
+    TaskStatus.PROVISIONING: (),
+    TaskStatus.PENDING: (TaskStatus.STOPPING,),
+    TaskStatus.ACTIVATING: (TaskStatus.DEACTIVATING, TaskStatus.STOPPING),
+    TaskStatus.RUNNING: (TaskStatus.DEACTIVATING, TaskStatus.STOPPING),
+    TaskStatus.DEACTIVATING: (TaskStatus.STOPPING,),
+    TaskStatus.STOPPING: (),
+    TaskStatus.DEPROVISIONING: (),
+    TaskStatus.STOPPED: (),
+}
 
 
 def check_task_transition(current: TaskStatus, new: TaskStatus) -> None:

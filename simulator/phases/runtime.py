@@ -1,8 +1,8 @@
 """Phase 2: the task's containers on Docker, with the agent's ordering, health and stop rules.
 
 One waiter thread per started container reports its exit; the coordinator loop starts containers
-whose dependsOn conditions hold, watches health, and stops the rest when an essential container exits
-(dependents first, each with its stopTimeout, as the agent's dependency graph does).
+whose dependsOn conditions hold (``dependency_graph``), watches health, and stops the rest when an
+essential container exits (dependents first, each with its stopTimeout: SIGTERM, then SIGKILL).
 """
 
 from __future__ import annotations
@@ -16,15 +16,23 @@ from datetime import datetime
 from typing import Any
 
 from ..docker.containers import ContainerDriver, ContainerSpec, DockerCreateError, DockerStartError
-from ..ecs.failures import REASON_ESSENTIAL_EXITED, STOP_ESSENTIAL_CONTAINER_EXITED, STOP_USER_INITIATED
-from ..ecs.lifecycle import ContainerStatus, TaskStatus
-from ..ecs.task_record import TaskRecord, now
+from ..ecs import failures
+from ..ecs.failures import (
+    REASON_ESSENTIAL_EXITED,
+    REASON_FAILED_HEALTH_CHECKS,
+    STOP_ESSENTIAL_CONTAINER_EXITED,
+    STOP_SERVICE_SCHEDULER,
+    LaunchType,
+)
+from ..ecs.lifecycle import AgentContainerStatus, ContainerStatus, TaskStatus
+from ..ecs.task_record import NetworkBinding, TaskRecord, now
+from . import dependency_graph
+from .container_spec import DEFAULT_STOP_TIMEOUT
+from .dependency_graph import Node
 
-DEFAULT_STOP_TIMEOUT = 30  # ECS_CONTAINER_STOP_TIMEOUT default
-MAX_STOP_TIMEOUT = 120  # the most ECS accepts for stopTimeout
 _POLL_SECONDS = 0.05
-_HEALTH_POLL_SECONDS = 0.5
-OOM_REASON = "OutOfMemoryError: Container killed due to memory usage"
+_HEALTH_POLL_SECONDS = 0.25
+_DOCKER_HEALTH = {"healthy": "HEALTHY", "unhealthy": "UNHEALTHY"}  # "starting": UNKNOWN
 
 LogSink = Callable[[str, str], None]  # (container name, line)
 
@@ -36,10 +44,14 @@ class RuntimeContainer:
     definition: Mapping[str, Any]
     spec: ContainerSpec
     docker_id: str | None = None
+    agent_status: AgentContainerStatus = AgentContainerStatus.PULLED  # phase 1 pulled every image
+    desired: str = "RUNNING"
+    created_at: datetime | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
     exit_code: int | None = None
     health: str = "UNKNOWN"
+    inspected: dict[str, Any] | None = None  # the last `docker inspect`, for the metadata endpoint
     log_lines: list[str] = field(default_factory=list)
 
     @property
@@ -51,19 +63,23 @@ class RuntimeContainer:
         return bool(self.definition.get("essential", True))
 
     @property
-    def depends_on(self) -> list[Mapping[str, str]]:
-        return list(self.definition.get("dependsOn") or [])
-
-    @property
     def stop_timeout(self) -> int:
-        value = int(self.definition.get("stopTimeout") or DEFAULT_STOP_TIMEOUT)
-        return max(1, min(value, MAX_STOP_TIMEOUT))
+        return int(self.spec.stop_timeout or DEFAULT_STOP_TIMEOUT)
 
-
-def _describe(container: RuntimeContainer, status: ContainerStatus) -> str:
-    # graph.go prints a container as name(image) (KNOWN->DESIRED) - Exit: N
-    exit_code = "" if container.exit_code is None else f" - Exit: {container.exit_code}"
-    return f"{container.name}({container.spec.image}) ({status.value}->RUNNING){exit_code}"
+    def node(self) -> Node:
+        return Node(
+            name=self.name,
+            image=str(self.definition.get("image", self.spec.image)),
+            known=self.agent_status,
+            desired=self.desired,
+            exit_code=self.exit_code,
+            health=self.health,
+            has_health_check=self.spec.health_check is not None,
+            started_at=self.started_at,
+            start_timeout=self.definition.get("startTimeout"),
+            depends_on=tuple(self.definition.get("dependsOn") or ()),
+            volumes_from=tuple(v["sourceContainer"] for v in self.definition.get("volumesFrom") or ()),
+        )
 
 
 class TaskRuntime:
@@ -73,14 +89,18 @@ class TaskRuntime:
         containers: Sequence[RuntimeContainer],
         driver: ContainerDriver,
         *,
+        launch_type: LaunchType = LaunchType.FARGATE,
         log_sink: LogSink | None = None,
-        on_change: Callable[[], None] | None = None,
+        replace_unhealthy: bool = False,
     ) -> None:
+        """``replace_unhealthy``: the task belongs to a service, whose scheduler stops a task with an
+        unhealthy essential container; a task started by RunTask keeps running whatever its health."""
         self.task = task
         self.containers = {c.name: c for c in containers}
         self._driver = driver
+        self._launch = launch_type
         self._log_sink = log_sink
-        self._on_change = on_change or (lambda: None)
+        self._replace_unhealthy = replace_unhealthy
         self._wake = threading.Condition()
         self._threads: list[threading.Thread] = []
         self._stop_requested = threading.Event()
@@ -90,10 +110,6 @@ class TaskRuntime:
         """Start, supervise and stop every container; returns when all are STOPPED and removed."""
         try:
             self._supervise()
-        except KeyboardInterrupt:
-            # Ctrl-C / SIGTERM: a user-initiated stop, with the same grace as any other stop.
-            self.request_stop(STOP_USER_INITIATED, "Task stopped by user")
-            raise
         finally:
             self._stop_all()
             for thread in self._threads:
@@ -101,11 +117,21 @@ class TaskRuntime:
             self._remove_all()
 
     def request_stop(self, stop_code: str, reason: str) -> None:
-        if self.task.request_stop(stop_code, reason):
-            self.task.stamp("stoppingAt")
+        self.task.request_stop(stop_code, reason)
+        self.task.move_to_stopping()
+        for container in self.containers.values():
+            container.desired = "STOPPED"
         self._stop_requested.set()
         with self._wake:
             self._wake.notify_all()
+
+    def inspected(self, name: str) -> dict[str, Any] | None:
+        """``docker inspect`` of a created container, read once per change (start, health, exit)."""
+        container = self.containers[name]
+        if container.docker_id and container.inspected is None:
+            with contextlib.suppress(Exception):
+                container.inspected = self._driver.inspect(container.docker_id)
+        return container.inspected
 
     def status_of(self, name: str) -> ContainerStatus:
         return self.task.container(name).last_status
@@ -115,7 +141,7 @@ class TaskRuntime:
         next_health_poll = 0.0
         while not self._stop_requested.is_set():
             self._start_ready_containers()
-            if all(self.status_of(n) == ContainerStatus.STOPPED for n in self.containers):
+            if all(c.agent_status == AgentContainerStatus.STOPPED for c in self.containers.values()):
                 return
             if time.monotonic() >= next_health_poll:
                 self._poll_health()
@@ -124,117 +150,93 @@ class TaskRuntime:
                 self._wake.wait(_POLL_SECONDS)
 
     def _start_ready_containers(self) -> None:
+        nodes = {name: c.node() for name, c in self.containers.items()}
         for container in self.containers.values():
-            if self.status_of(container.name) != ContainerStatus.PENDING or container.docker_id:
+            if container.agent_status != AgentContainerStatus.PULLED:
                 continue
-            verdict = self._dependencies_verdict(container)
-            if verdict == "wait":
+            verdict = dependency_graph.verdict(nodes[container.name], nodes, now())
+            if verdict == dependency_graph.WAIT:
                 continue
-            if verdict != "ok":
-                self._fail_container(container, 143, f"CannotStartContainerError: {verdict}")
-                continue
-            self._start(container)
+            if verdict != dependency_graph.READY:
+                self._stopped(container, failures.DEPENDENCY_EXIT_CODE, failures.dependency_failed(verdict))
+            else:
+                self._start(container)
+            nodes[container.name] = container.node()
             if self._stop_requested.is_set():
                 return
-
-    def _dependencies_verdict(self, container: RuntimeContainer) -> str:
-        """ "ok", "wait", or the agent's terminal dependency-graph error text."""
-        for dependency in container.depends_on:
-            target = self.containers.get(dependency.get("containerName", ""))
-            condition = dependency.get("condition", "START")
-            if target is None:
-                return (
-                    f"dependency graph: container ordering dependency [{dependency.get('containerName')}] "
-                    f"for target [{container.name}] does not exist."
-                )
-            status = self.status_of(target.name)
-            pair = f"[{_describe(target, status)}] for target [{_describe(container, self.status_of(container.name))}]"
-            if condition == "START":
-                if status == ContainerStatus.PENDING:
-                    if target.docker_id is None and target.exit_code is not None:
-                        return f"dependency graph: failed to resolve container ordering dependency {pair} because dependency will never start"
-                    return "wait"
-            elif condition in ("COMPLETE", "SUCCESS"):
-                if status != ContainerStatus.STOPPED:
-                    if self._timed_out(target, container):
-                        return f"dependency graph: container ordering dependency {pair} has timed out."
-                    return "wait"
-                if condition == "SUCCESS" and target.exit_code != 0:
-                    return (
-                        f"dependency graph: failed to resolve container ordering dependency {pair} as "
-                        "dependency did not exit successfully."
-                    )
-            elif condition == "HEALTHY":
-                if target.health == "HEALTHY":
-                    continue
-                if (
-                    status == ContainerStatus.STOPPED
-                    or target.health == "UNHEALTHY"
-                    or target.spec.health_check is None
-                ):
-                    return f"dependency graph: failed to resolve container ordering dependency {pair} because dependency will never start"
-                if self._timed_out(target, container):
-                    return f"dependency graph: container ordering dependency {pair} has timed out."
-                return "wait"
-        return "ok"
-
-    def _timed_out(self, dependency: RuntimeContainer, container: RuntimeContainer) -> bool:
-        timeout = container.definition.get("startTimeout")
-        if not timeout or dependency.started_at is None:
-            return False
-        return (now() - dependency.started_at).total_seconds() > float(timeout)
 
     def _start(self, container: RuntimeContainer) -> None:
         try:
             container.docker_id = self._driver.create(container.spec)
         except DockerCreateError as err:
-            self._fail_container(container, None, f"CannotCreateContainerError: {err}")
+            self._stopped(container, None, failures.container_create_failed(str(err)))
             return
+        container.agent_status = AgentContainerStatus.CREATED
+        container.created_at = now()
         self.task.container(container.name).docker_id = container.docker_id
         try:
             self._driver.start(container.docker_id)
         except DockerStartError as err:
-            self._fail_container(container, None, f"CannotStartContainerError: {err}")
+            self._stopped(container, None, failures.container_start_failed(self._launch, str(err)))
             return
+        container.started_at = now()
+        container.agent_status = AgentContainerStatus.RUNNING
+        self.task.set_container_status(container.name, ContainerStatus.RUNNING)
+        self._update_task_status()
         # Docker replays a container's output from its start, so following after start loses nothing.
         self._spawn(self._follow_logs, container)
-        container.started_at = now()
-        self.task.set_container_status(container.name, ContainerStatus.RUNNING)
-        if self.task.last_status != TaskStatus.RUNNING and all(
-            self.status_of(n) != ContainerStatus.PENDING or not c.essential
-            for n, c in self.containers.items()
-        ):
-            self.task.set_status(TaskStatus.RUNNING)
         self._spawn(self._wait_for_exit, container)
-        self._on_change()
+        if container.spec.ports:
+            self._record_network_bindings(container)
 
-    def _fail_container(self, container: RuntimeContainer, exit_code: int | None, reason: str) -> None:
+    def _record_network_bindings(self, container: RuntimeContainer) -> None:
+        inspected = self.inspected(container.name) or {}
+        ports = (inspected.get("NetworkSettings") or {}).get("Ports") or {}
+        bindings = [
+            NetworkBinding(
+                b["HostIp"], int(key.split("/")[0]), int(b["HostPort"]), key.partition("/")[2] or "tcp"
+            )
+            for key, values in ports.items()
+            for b in values or []
+        ]
+        self.task.container(container.name).network_bindings = bindings
+
+    def _update_task_status(self) -> None:
+        """The task is RUNNING once no container is still on its way up (the earliest container status)."""
+        statuses = [c.agent_status for c in self.containers.values()]
+        if self.task.last_status != TaskStatus.PENDING or self.task.desired_status == "STOPPED":
+            return
+        if AgentContainerStatus.RUNNING in statuses and all(
+            s in (AgentContainerStatus.RUNNING, AgentContainerStatus.STOPPED) for s in statuses
+        ):
+            self.task.set_status(TaskStatus.ACTIVATING)
+            self.task.set_status(TaskStatus.RUNNING)
+
+    def _stopped(self, container: RuntimeContainer, exit_code: int | None, reason: str | None) -> None:
+        """The container is STOPPED (exited, or never could start): record it, stop the task if essential."""
         container.exit_code = exit_code
+        container.agent_status = AgentContainerStatus.STOPPED
+        container.desired = "STOPPED"
+        container.finished_at = now()
         self.task.set_container_status(
             container.name, ContainerStatus.STOPPED, exit_code=exit_code, reason=reason
         )
-        self._on_change()
         if container.essential:
             self.request_stop(STOP_ESSENTIAL_CONTAINER_EXITED, REASON_ESSENTIAL_EXITED)
+        else:
+            self._update_task_status()
+        with self._wake:
+            self._wake.notify_all()
 
     def _wait_for_exit(self, container: RuntimeContainer) -> None:
         assert container.docker_id
         try:
             exit_code = self._driver.wait(container.docker_id)
-            state = self._driver.inspect(container.docker_id).get("State", {})
+            container.inspected = self._driver.inspect(container.docker_id)
         except Exception:  # the container vanished (removed under us): report it as killed
-            exit_code, state = 137, {}
-        container.exit_code = exit_code
-        container.finished_at = now()
-        reason = OOM_REASON if state.get("OOMKilled") else None
-        self.task.set_container_status(
-            container.name, ContainerStatus.STOPPED, exit_code=exit_code, reason=reason
-        )
-        self._on_change()
-        if container.essential:
-            self.request_stop(STOP_ESSENTIAL_CONTAINER_EXITED, REASON_ESSENTIAL_EXITED)
-        with self._wake:
-            self._wake.notify_all()
+            exit_code = 137
+        state = (container.inspected or {}).get("State", {})
+        self._stopped(container, exit_code, failures.OOM_REASON if state.get("OOMKilled") else None)
 
     def _follow_logs(self, container: RuntimeContainer) -> None:
         assert container.docker_id
@@ -254,64 +256,48 @@ class TaskRuntime:
         if self._log_sink:
             self._log_sink(container.name, line)
 
+    # --- health -------------------------------------------------------------------------------
     def _poll_health(self) -> None:
         changed = False
         for container in self.containers.values():
-            if container.spec.health_check is None or container.docker_id is None:
+            if container.spec.health_check is None or container.agent_status != AgentContainerStatus.RUNNING:
                 continue
-            if self.status_of(container.name) != ContainerStatus.RUNNING:
-                continue
+            assert container.docker_id
             with contextlib.suppress(Exception):
-                docker_health = self._driver.health(container.docker_id)
-                health = {"healthy": "HEALTHY", "unhealthy": "UNHEALTHY"}.get(docker_health or "", "UNKNOWN")
+                inspected = self._driver.inspect(container.docker_id)
+                container.inspected = inspected
+                docker_health = ((inspected.get("State") or {}).get("Health") or {}).get("Status", "")
+                health = _DOCKER_HEALTH.get(docker_health, "UNKNOWN")
                 if health != container.health:
                     container.health = health
-                    self.task.container(container.name).health_status = health
+                    self.task.set_health(container.name, health)
                     changed = True
-                    if health == "UNHEALTHY" and container.essential:
-                        # ECS replaces a task whose essential container is unhealthy.
-                        self.request_stop(
-                            STOP_ESSENTIAL_CONTAINER_EXITED,
-                            f"Task failed container health checks: container {container.name} is unhealthy",
-                        )
         if changed:
-            self._update_task_health()
-            self._on_change()
-
-    def _update_task_health(self) -> None:
-        essential = [c for c in self.containers.values() if c.essential and c.spec.health_check is not None]
-        if any(c.health == "UNHEALTHY" for c in essential):
-            self.task.health_status = "UNHEALTHY"
-        elif essential and all(c.health == "HEALTHY" for c in essential):
-            self.task.health_status = "HEALTHY"
-        else:
-            self.task.health_status = "UNKNOWN"
+            self.task.set_health(None, task_health(list(self.containers.values())))
+            if self._replace_unhealthy and self.task.health_status == "UNHEALTHY":
+                self.request_stop(STOP_SERVICE_SCHEDULER, REASON_FAILED_HEALTH_CHECKS)
 
     # --- shutdown -----------------------------------------------------------------------------
     def _stop_all(self) -> None:
         """Dependents stop before what they depend on; containers that never started are STOPPED as is."""
         for container in self.containers.values():
-            if container.docker_id is None and self.status_of(container.name) == ContainerStatus.PENDING:
+            container.desired = "STOPPED"
+            if container.docker_id is None and container.agent_status != AgentContainerStatus.STOPPED:
+                container.agent_status = AgentContainerStatus.STOPPED
                 self.task.set_container_status(container.name, ContainerStatus.STOPPED)
-        remaining = {
-            n
-            for n, c in self.containers.items()
-            if c.docker_id and self.status_of(n) != ContainerStatus.STOPPED
-        }
-        while remaining:
-            needed = {d.get("containerName") for n in remaining for d in self.containers[n].depends_on}
-            stage = [n for n in remaining if n not in needed] or list(remaining)
+        running = [n for n, c in self.containers.items() if c.agent_status != AgentContainerStatus.STOPPED]
+        nodes = {name: c.node() for name, c in self.containers.items()}
+        for stage in dependency_graph.shutdown_stages(running, nodes):
             threads = [self._spawn(self._stop_one, self.containers[n]) for n in stage]
             for thread in threads:
                 thread.join()
-            remaining -= set(stage)
 
     def _stop_one(self, container: RuntimeContainer) -> None:
         assert container.docker_id
         with contextlib.suppress(Exception):
             self._driver.stop(container.docker_id, container.stop_timeout)
         deadline = time.monotonic() + 5
-        while self.status_of(container.name) != ContainerStatus.STOPPED and time.monotonic() < deadline:
+        while container.agent_status != AgentContainerStatus.STOPPED and time.monotonic() < deadline:
             time.sleep(_POLL_SECONDS)
 
     def _remove_all(self) -> None:
@@ -329,3 +315,16 @@ class TaskRuntime:
         thread.start()
         self._threads.append(thread)
         return thread
+
+
+def task_health(containers: Sequence[RuntimeContainer]) -> str:
+    """The task's healthStatus (HealthCheck API reference): from the essential containers' health checks,
+    or from the other containers' when no essential container has one; UNHEALTHY > UNKNOWN > HEALTHY."""
+    checked = [c for c in containers if c.spec.health_check is not None]
+    considered = [c for c in checked if c.essential] or checked
+    if not considered:
+        return "UNKNOWN"
+    statuses = {c.health for c in considered}
+    if "UNHEALTHY" in statuses:
+        return "UNHEALTHY"
+    return "UNKNOWN" if "UNKNOWN" in statuses else "HEALTHY"
