@@ -146,20 +146,22 @@ def run(
     from .api import Simulator
     from .backend import make_backend
     from .report import ProgressPrinter, print_result
+    from .taskdef import apply_overrides, load_taskdef
     from .world import load_world, world_from_dict
 
     out, err = _consoles()
     _sigterm_as_interrupt()
     try:
         taskdef_path, world_path = resolve_task_inputs(taskdef, world)
+        # Every input is checked before anything starts: bad input costs nothing and leaves nothing behind.
+        definition = apply_overrides(load_taskdef(taskdef_path), _parse_override(overrides))
         the_world = load_world(world_path) if world_path else world_from_dict({}, source="<default world>")
         the_backend = make_backend(backend, endpoint_url, region=the_world.region, account=the_world.account)
         progress = ProgressPrinter(err, quiet=quiet)
         with Simulator(the_world, backend=the_backend, launch_type=launch_type) as sim:
             progress.started(sim)
             run_ = sim.start_task(
-                taskdef_path,
-                overrides=_parse_override(overrides),
+                definition,
                 log_sink=progress.log_line,
                 on_event=progress.event,
             )
@@ -333,6 +335,7 @@ def simulate(request: str, as_json: bool, debug: bool) -> None:
 @click.option("--endpoint-url", envvar="ECS_SIM_BACKEND_URL", help="Backend endpoint URL (localstack/url).")
 @click.option(
     "--network-name",
+    envvar="ECS_SIM_NETWORK",
     default="ecs-sim-serve",
     show_default=True,
     help="Docker network containers join (compose: `external: true`).",

@@ -1,0 +1,5 @@
+"""`python -m simulator` is `ecs-sim`."""
+
+from .cli import main
+
+main()
