@@ -3,10 +3,11 @@
 As in a task, the servers (embedded moto and the gateway in front of it) run in one process and the
 client in another, so the client's boto3 does not compete with them for the GIL. Each run makes
 ``--calls`` calls of ``ssm:GetParameter`` and ``s3:GetObject`` directly and through the gateway,
-interleaved; the caller is an assumed-role session whose identity policy allows exactly these calls
+alternating call by call; the caller is an assumed-role session whose identity policy allows exactly these calls
 (every gateway call is verified, parsed, mapped and decided by the IAM engine). Prints one JSON
-document: per operation the median over ``--runs`` runs of p50 and p99 (milliseconds) and the ratio
-gateway p50 / direct p50.
+document: per operation the median over ``--runs`` runs of p50 and p99 (milliseconds), the ratio
+gateway p50 / direct p50, and the CPU time the server process spends per call either way (the
+gateway's own cost, which other load on the machine does not distort).
 
 Usage: python bench/bench_gateway.py [--runs 7] [--calls 300]
 """
@@ -85,7 +86,8 @@ def _serve(conn: Connection) -> None:
     sessions.register(Session(KEY, SECRET, TOKEN, None, principal))
     with Gateway(moto_url, sessions, Policies(), region=REGION) as gateway:
         conn.send((moto_url, gateway.url))
-        conn.recv()  # blocks until the parent is done
+        while conn.recv() == "cpu":  # until the parent says stop
+            conn.send(time.process_time())
     moto.stop()
 
 
@@ -108,6 +110,15 @@ def _latencies(call: Callable[[], Any], n: int) -> list[float]:
         call()
         out.append((time.perf_counter() - start) * 1000)
     return out
+
+
+def _server_cpu_ms(conn: Connection, call: Callable[[], Any], n: int) -> float:
+    """CPU time the server process (moto + gateway) spends per call: insensitive to other load."""
+    conn.send("cpu")
+    before = conn.recv()
+    _latencies(call, n)
+    conn.send("cpu")
+    return (conn.recv() - before) * 1000 / n
 
 
 def _p(values: list[float], q: float) -> float:
@@ -144,9 +155,13 @@ def main() -> None:
                 _latencies(call, 50)  # warm up connections, caches and botocore
             per_run: dict[str, list[tuple[float, float]]] = {"direct": [], "gateway": []}
             for _ in range(args.runs):
-                for target, call in targets.items():
-                    values = _latencies(call, args.calls)
-                    per_run[target].append((_p(values, 0.5), _p(values, 0.99)))
+                # call by call in turn, so load from other processes weighs on both sides alike
+                values: dict[str, list[float]] = {target: [] for target in targets}
+                for _ in range(args.calls):
+                    for target, call in targets.items():
+                        values[target] += _latencies(call, 1)
+                for target, run in values.items():
+                    per_run[target].append((_p(run, 0.5), _p(run, 0.99)))
             summary = {
                 target: {
                     "p50_ms": round(statistics.median(p50 for p50, _ in runs), 3),
@@ -155,6 +170,8 @@ def main() -> None:
                 for target, runs in per_run.items()
             }
             summary["ratio_p50"] = round(summary["gateway"]["p50_ms"] / summary["direct"]["p50_ms"], 3)
+            for target, call in targets.items():
+                summary[target]["server_cpu_ms_per_call"] = round(_server_cpu_ms(parent, call, args.calls), 3)
             results[operation] = summary
     finally:
         parent.send("stop")

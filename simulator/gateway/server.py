@@ -22,6 +22,7 @@ from .assumed import session_from_assume_role
 from .authorizer import Authorizer, DecisionRecord, RequestFacts
 from .catalog import catalog
 from .errors import ErrorResponse, ErrorStyle, Family, GatewayError, Problem, render, style_for
+from .http1 import BodyTooLarge, MalformedMessage, header_dict, read_body, read_header_pairs
 from .lookups import BackendLookups, LookupCache
 from .parsing import IncomingRequest, ParsedRequest, is_query_compatible, parse_request
 from .resources import Place, checks_for, iam_prefix
@@ -265,9 +266,35 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
     gateway: Gateway
+    header_map: dict[str, str]
+
+    def parse_request(self) -> bool:
+        """The request line and headers, read with ``http1`` instead of the stdlib's email parser."""
+        self.command = ""
+        self.request_version = version = "HTTP/0.9"
+        self.close_connection = True
+        self.requestline = str(self.raw_requestline, "latin-1").rstrip("\r\n")
+        parts = self.requestline.split()
+        if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
+            self.send_error(400, "Bad request line")
+            return False
+        self.command, self.path, version = parts
+        self.request_version = version
+        try:
+            self.header_map = header_dict(read_header_pairs(self.rfile))
+        except MalformedMessage as err:
+            self.send_error(431 if "too" in str(err) else 400, str(err))
+            return False
+        connection = self.header_map.get("connection", "").lower()
+        self.close_connection = "close" in connection or (
+            version == "HTTP/1.0" and "keep-alive" not in connection
+        )
+        if self.header_map.get("expect", "").lower() == "100-continue":
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        return True
 
     def do_request(self) -> None:
-        headers = _lower_headers(self.headers)
+        headers = self.header_map
         path, _, query = self.path.partition("?")
         if path.startswith(("http://", "https://")):  # absolute-form request target (a proxy client)
             path = "/" + path.split("/", 3)[-1] if path.count("/") >= 3 else "/"
@@ -276,7 +303,7 @@ class _Handler(BaseHTTPRequestHandler):
             credential = read_credential(partial)
             body = self._read_body(headers, credential)
         except GatewayError as err:
-            self.close_connection = err.problem is Problem.TOO_LARGE
+            self.close_connection = err.problem in (Problem.TOO_LARGE, Problem.MALFORMED_BODY)
             self._send(*_error(_style_of(partial, None), err.problem, err.message, self.command == "HEAD"))
             return
         request = IncomingRequest(self.command, path, query, headers, body, self.client_address[0])
@@ -291,35 +318,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _read_body(self, headers: dict[str, str], credential: Credential | None) -> bytes:
         limit = MAX_S3_BODY if credential is not None and credential.service == "s3" else MAX_BODY
-        if "chunked" in headers.get("transfer-encoding", "").lower():
-            return self._read_chunked(limit)
-        length_text = headers.get("content-length", "0") or "0"
-        if not length_text.isdigit():
-            raise GatewayError(Problem.MALFORMED_BODY, "Content-Length is not a number.")
-        length = int(length_text)
-        if length > limit:
-            raise GatewayError(Problem.TOO_LARGE)
-        return self.rfile.read(length) if length else b""
-
-    def _read_chunked(self, limit: int) -> bytes:
-        chunks: list[bytes] = []
-        total = 0
-        while True:
-            size_line = self.rfile.readline(1024).split(b";", 1)[0].strip()
-            try:
-                size = int(size_line, 16)
-            except ValueError:
-                self.close_connection = True
-                raise GatewayError(Problem.MALFORMED_BODY, "Malformed chunked request body.") from None
-            if size == 0:
-                while self.rfile.readline(1024).strip():  # trailers
-                    pass
-                return b"".join(chunks)
-            total += size
-            if total > limit:
-                raise GatewayError(Problem.TOO_LARGE)
-            chunks.append(self.rfile.read(size))
-            self.rfile.readline(16)
+        try:
+            return read_body(self.rfile, headers, limit)
+        except BodyTooLarge:
+            raise GatewayError(Problem.TOO_LARGE) from None
+        except MalformedMessage as err:
+            raise GatewayError(
+                Problem.MALFORMED_BODY, f"The request body could not be read: {err}."
+            ) from None
 
     def _send(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
         reason = self.responses.get(status, ("",))[0]
@@ -335,11 +341,3 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("gateway: %s - %s", self.address_string(), format % args)
-
-
-def _lower_headers(message: Any) -> dict[str, str]:
-    headers: dict[str, str] = {}
-    for name, value in message.items():
-        key = name.lower()
-        headers[key] = f"{headers[key]},{value}" if key in headers else value
-    return headers

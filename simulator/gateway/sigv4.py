@@ -257,15 +257,22 @@ def _payload_hash(request: IncomingRequest, credential: Credential) -> str:
     return declared
 
 
+class _SignedHeaders(dict[str, str]):
+    """The signed headers (lower-case names, repeats already comma-joined) as botocore reads them."""
+
+    def get_all(self, name: str) -> list[str]:
+        return [self[name]]
+
+
 class _WireRequest:
     """The attributes botocore's signers read from a request, taken from the request as received."""
 
     def __init__(self, request: IncomingRequest, credential: Credential) -> None:
         self.method = request.method
         self.url = f"http://{request.host}{request.path or '/'}"
-        self.headers = HTTPHeaders()
-        for name in credential.signed_headers:
-            self.headers[name] = request.headers.get(name, "")
+        self.headers = _SignedHeaders(
+            (name, request.headers.get(name, "")) for name in credential.signed_headers
+        )
         self.params = [
             (unquote(key), unquote(value))
             for key, _, value in (pair.partition("=") for pair in request.query.split("&") if pair)
@@ -282,7 +289,7 @@ class _Verifier(SigV4Auth):
         super().__init__(credentials, service, region)
         self._payload = payload
 
-    def headers_to_sign(self, request: _WireRequest) -> HTTPHeaders:  # type: ignore[override]
+    def headers_to_sign(self, request: _WireRequest) -> _SignedHeaders:  # type: ignore[override]
         return request.headers
 
     def payload(self, request: _WireRequest) -> str:  # type: ignore[override]

@@ -1,15 +1,17 @@
-"""Keep-alive HTTP connections from the gateway to the AWS backend, one per gateway thread."""
+"""Keep-alive HTTP/1.1 connections from the gateway to the AWS backend, one per gateway thread."""
 
 from __future__ import annotations
 
-import http.client
 import socket
+import ssl
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import BinaryIO
 from urllib.parse import urlsplit
 
 from ..errors import InputError
+from .http1 import MalformedMessage, header_dict, read_body, read_header_pairs, read_line
 
 # Hop-by-hop headers (RFC 9110 7.6.1) are never relayed; Content-Length is recomputed.
 HOP_BY_HOP = frozenset(
@@ -25,12 +27,12 @@ HOP_BY_HOP = frozenset(
         "upgrade",
     }
 )
-_RETRYABLE = (
-    http.client.RemoteDisconnected,
-    ConnectionResetError,
-    BrokenPipeError,
-    http.client.CannotSendRequest,
-)
+_NO_BODY_STATUSES = frozenset({204, 304})
+_UNLIMITED = 1 << 62
+
+
+class BackendClosed(ConnectionError):
+    """The backend closed a connection before answering."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,16 @@ class Response:
     reason: str
     headers: tuple[tuple[str, str], ...]
     body: bytes
+
+
+class _Connection:
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.stream: BinaryIO = sock.makefile("rb")
+
+    def close(self) -> None:
+        self.stream.close()
+        self.sock.close()
 
 
 class Upstream:
@@ -50,9 +62,9 @@ class Upstream:
             raise InputError(
                 f"backend URL must be http(s)://host[:port], got {backend_url!r}", where="gateway"
             )
-        self._https = parts.scheme == "https"
+        self._tls = ssl.create_default_context() if parts.scheme == "https" else None
         self._host = parts.hostname
-        self._port = parts.port or (443 if self._https else 80)
+        self._port = parts.port or (443 if self._tls else 80)
         self._timeout = timeout
         self._local = threading.local()
 
@@ -61,46 +73,65 @@ class Upstream:
         return f"{self._host}:{self._port}"
 
     def send(self, method: str, target: str, headers: Sequence[tuple[str, str]], body: bytes) -> Response:
-        """Raises ``OSError`` when the backend cannot be reached."""
-        reused = getattr(self._local, "connection", None) is not None
-        try:
-            return self._send_once(method, target, headers, body)
-        except _RETRYABLE:
-            self._drop()
-            if not reused:
-                raise
-            return self._send_once(method, target, headers, body)
-        except OSError:
-            self._drop()
-            raise
+        """Raises ``OSError`` when the backend cannot be reached or answers with garbage."""
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            try:
+                return self._exchange(connection, method, target, headers, body)
+            except (BackendClosed, ConnectionResetError, BrokenPipeError):
+                self._drop()  # the backend closed the idle connection: once more on a fresh one
+        return self._exchange(self._connect(), method, target, headers, body)
 
     def close(self) -> None:
         self._drop()
 
-    def _send_once(
-        self, method: str, target: str, headers: Sequence[tuple[str, str]], body: bytes
+    def _exchange(
+        self,
+        connection: _Connection,
+        method: str,
+        target: str,
+        headers: Sequence[tuple[str, str]],
+        body: bytes,
     ) -> Response:
-        connection = self._connection()
-        connection.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
-        for name, value in headers:
-            connection.putheader(name, value)
+        lines = [f"{method} {target} HTTP/1.1"]
+        lines.extend(f"{name}: {value}" for name, value in headers)
         if body or method in ("POST", "PUT", "PATCH"):
-            connection.putheader("Content-Length", str(len(body)))
-        connection.endheaders(body or None)
-        response = connection.getresponse()
-        data = response.read()
-        if response.will_close:
+            lines.append(f"Content-Length: {len(body)}")
+        try:
+            connection.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+            while True:
+                status_line = read_line(connection.stream)
+                if not status_line:
+                    raise BackendClosed("the backend closed the connection")
+                version, status, reason = _status(status_line)
+                pairs = read_header_pairs(connection.stream)
+                if not 100 <= status < 200:
+                    break
+            found = header_dict(pairs)
+            framed = "chunked" in found.get("transfer-encoding", "").lower() or "content-length" in found
+            if method == "HEAD" or status in _NO_BODY_STATUSES:
+                data = b""
+            elif framed:
+                data = read_body(connection.stream, found, _UNLIMITED)
+            else:
+                data = connection.stream.read()  # delimited by the backend closing the connection
+        except MalformedMessage as err:
             self._drop()
-        return Response(response.status, response.reason, tuple(response.getheaders()), data)
+            raise OSError(f"unreadable answer from the backend: {err}") from None
+        except OSError:
+            self._drop()
+            raise
+        if version == "HTTP/1.0" or "close" in found.get("connection", "").lower() or not framed:
+            self._drop()
+        return Response(status, reason, tuple(pairs), data)
 
-    def _connection(self) -> http.client.HTTPConnection:
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
-            factory = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
-            connection = factory(self._host, self._port, timeout=self._timeout)
-            connection.connect()
-            connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self._local.connection = connection
+    def _connect(self) -> _Connection:
+        sock = socket.create_connection((self._host, self._port), timeout=self._timeout)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self._tls is not None:
+            sock = self._tls.wrap_socket(sock, server_hostname=self._host)
+        connection = _Connection(sock)
+        self._local.connection = connection
         return connection
 
     def _drop(self) -> None:
@@ -108,3 +139,11 @@ class Upstream:
         self._local.connection = None
         if connection is not None:
             connection.close()
+
+
+def _status(line: bytes) -> tuple[str, int, str]:
+    version, _, rest = line.decode("latin-1").strip().partition(" ")
+    code, _, reason = rest.partition(" ")
+    if not version.startswith("HTTP/1.") or not code.isdigit():
+        raise MalformedMessage(f"malformed status line {line[:80]!r}")
+    return version, int(code), reason
