@@ -1,52 +1,126 @@
 """pytest plugin (entry point ``pytest11``): fixtures that give a test a running ecs-sim.
 
-Fixtures (each overridable in a conftest.py):
-- ``ecs_world``: the world the simulator seeds: the file from ``@pytest.mark.ecs_world("path")`` or
-  ``--ecs-world``; override it to build a world in code (return a dict in the world-file format).
-- ``ecs_sim``: a started ``Simulator`` for one test, removed afterwards (its own backend, gateway and
-  task network, so tests may run in parallel with ``pytest -n``).
+Fixtures (each overridable in a conftest.py or test module):
+
+- ``ecs_world``: the world ``ecs_sim`` seeds: ``@pytest.mark.ecs_world(path_or_dict)`` (a path relative
+  to the test file), an indirect parameter, else ``--ecs-world`` / ini ``ecs_world``, else the empty
+  world. Override it to build a world in code: return a dict in the world-file format.
+- ``ecs_sim``: a fresh simulator per test: its own backend state, gateway, endpoints and task network,
+  all removed after the test, also when it fails. Nothing a test does is seen by another, and tests may
+  run in parallel with ``pytest -n`` (each xdist worker is a process with its own backend).
+- ``ecs_session_sim``: one simulator for the whole session (per xdist worker), seeded with the session
+  world (``--ecs-world``): no start-up cost per test. Each task's result and denials stay its own, but
+  what tasks change in AWS (objects written, secrets rotated) is seen by later tests.
+
+Assertions that fail with the diagnosis: ``result.assert_denied(action, phase=)``,
+``assert_not_denied()``, ``assert_stopped_with(code)``, ``assert_succeeded()`` (see ``TaskResult``).
+
+    @pytest.mark.ecs_world("world.yaml")
+    def test_secret_needs_the_execution_role(ecs_sim):
+        result = ecs_sim.run_task("taskdef.json")
+        result.assert_denied("secretsmanager:GetSecretValue", phase="execution")
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .api import Simulator
+if TYPE_CHECKING:
+    from .api import Simulator
 
-_WORLD_OPTION = "--ecs-world"
+LAUNCH_TYPES = ("FARGATE", "EC2")
+
+
+@dataclass(frozen=True)
+class _Settings:
+    world: Path | None  # the session world, absolute
+    launch_type: str
+
+
+_SETTINGS = pytest.StashKey[_Settings]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("ecs-sim")
-    group.addoption(_WORLD_OPTION, default=None, help="world file for the ecs_world fixture")
+    group = parser.getgroup("ecs-sim", "ecs-sim (local Amazon ECS tasks)")
     group.addoption(
-        "--ecs-launch-type", default="FARGATE", choices=("FARGATE", "EC2"), help="failure wording of ecs_sim"
+        "--ecs-world",
+        dest="ecs_world",
+        default=None,
+        help="world file for ecs_world / ecs_session_sim (default: ini ecs_world, else an empty world)",
     )
+    group.addoption(
+        "--ecs-launch-type",
+        dest="ecs_launch_type",
+        default=None,
+        choices=LAUNCH_TYPES,
+        help="whose failure wording the simulators use (default: ini ecs_launch_type, else FARGATE)",
+    )
+    parser.addini("ecs_world", "world file for ecs_world / ecs_session_sim, relative to the rootdir")
+    parser.addini("ecs_launch_type", "FARGATE or EC2", default="FARGATE")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "ecs_world(path): the world file the ecs_world fixture loads")
+    config.addinivalue_line(
+        "markers", "ecs_world(world): world file (relative to the test file) or dict for the ecs_world fixture"
+    )
+    option, ini = config.getoption("ecs_world"), config.getini("ecs_world")
+    world = None
+    if option:
+        world = config.invocation_params.dir / option
+    elif ini:
+        world = config.rootpath / ini
+    if world is not None and not world.is_file():
+        raise pytest.UsageError(f"ecs-sim: no such world file: {world}")
+    launch_type = (config.getoption("ecs_launch_type") or config.getini("ecs_launch_type")).upper()
+    if launch_type not in LAUNCH_TYPES:
+        raise pytest.UsageError(f"ecs-sim: ecs_launch_type must be FARGATE or EC2, not {launch_type!r}")
+    config.stash[_SETTINGS] = _Settings(world.resolve() if world else None, launch_type)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    settings = config.stash[_SETTINGS]
+    backend = os.environ.get("ECS_SIM_BACKEND") or "moto"
+    return f"ecs-sim: world {settings.world or '(empty)'}, launch type {settings.launch_type}, backend {backend}"
 
 
 @pytest.fixture
-def ecs_world(request: pytest.FixtureRequest) -> str | Path | dict[str, Any] | None:
-    """The world for ``ecs_sim``: the ``ecs_world`` marker's path, else ``--ecs-world``, else the
-    default (empty) world. Override to build one in code."""
+def ecs_world(request: pytest.FixtureRequest) -> Any:
+    """The world for ``ecs_sim``: the ``ecs_world`` marker, an indirect parameter, the session world,
+    else None (the empty world). Override to build one in code."""
+    if hasattr(request, "param"):
+        return request.param
     marker = request.node.get_closest_marker("ecs_world")
-    if marker is not None:
-        path = Path(marker.args[0])
-        return path if path.is_absolute() else Path(request.node.path).parent / path
-    option = request.config.getoption(_WORLD_OPTION)
-    return Path(option) if option else None
+    if marker is None:
+        return request.config.stash[_SETTINGS].world
+    if len(marker.args) != 1:
+        raise pytest.UsageError("@pytest.mark.ecs_world takes one argument: a world file path or a dict")
+    world = marker.args[0]
+    if isinstance(world, Mapping) or not isinstance(world, str | Path):
+        return world
+    path = Path(world)
+    return path if path.is_absolute() else Path(request.node.path).parent / path
 
 
 @pytest.fixture
 def ecs_sim(request: pytest.FixtureRequest, ecs_world: Any) -> Iterator[Simulator]:
-    """A started simulator seeded with ``ecs_world``; everything it started is removed after the test,
-    also when the test fails."""
-    with Simulator(ecs_world, launch_type=request.config.getoption("--ecs-launch-type")) as sim:
+    """A started simulator seeded with ``ecs_world``, for this test only."""
+    from .api import Simulator
+
+    with Simulator(ecs_world, launch_type=request.config.stash[_SETTINGS].launch_type) as sim:
+        yield sim
+
+
+@pytest.fixture(scope="session")
+def ecs_session_sim(pytestconfig: pytest.Config) -> Iterator[Simulator]:
+    """One started simulator for the session, seeded with the session world (``--ecs-world``)."""
+    from .api import Simulator
+
+    settings = pytestconfig.stash[_SETTINGS]
+    with Simulator(settings.world, launch_type=settings.launch_type) as sim:
         yield sim

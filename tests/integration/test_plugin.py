@@ -1,0 +1,119 @@
+"""The pytest plugin, exercised the way users use it: pytester runs test files in a fresh pytest
+(a subprocess, so the plugin loads through its ``pytest11`` entry point), on real Docker and moto."""
+
+from __future__ import annotations
+
+import pytest
+from doc_examples import REPO, doc_example
+
+pytest_plugins = ["pytester"]
+pytestmark = pytest.mark.docker
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A pytester folder laid out like the repository root: ``sample_tasks/`` is there."""
+    (pytester.path / "sample_tasks").symlink_to(REPO / "sample_tasks")
+    return pytester
+
+
+def test_options_and_marker_are_registered(pytester: pytest.Pytester) -> None:
+    help_text = pytester.runpytest_subprocess("--help").stdout.str()
+    assert "ecs-sim (local Amazon ECS tasks)" in help_text
+    assert "--ecs-world" in help_text and "--ecs-launch-type" in help_text
+    markers = pytester.runpytest_subprocess("--markers").stdout.str()
+    assert "@pytest.mark.ecs_world(world)" in markers
+
+
+def test_missing_world_file_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess("--ecs-world", "nope.yaml")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*ecs-sim: no such world file*nope.yaml*"])
+
+
+def test_documented_example_runs_two_tests_in_parallel(project: pytest.Pytester) -> None:
+    project.makepyfile(test_task_roles=doc_example("pytest"))
+    result = project.runpytest_subprocess("-n", "2", "-v")
+    result.assert_outcomes(passed=2)
+    # one test on each worker: two simulators, two task networks, at the same time
+    result.stdout.fnmatch_lines_random(["*gw0*PASSED*", "*gw1*PASSED*"])
+
+
+def test_failed_assertion_prints_the_diagnosis(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.ecs_world("sample_tasks/secret-on-task-role/world.yaml")
+        def test_expects_success(ecs_sim):
+            ecs_sim.run_task("sample_tasks/secret-on-task-role/taskdef.json").assert_succeeded()
+        """
+    )
+    result = project.runpytest_subprocess()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*AssertionError: the task did not succeed (exit code 2)*",
+            "*stopCode TaskFailedToStart*",
+            "*denied in phase execution: secretsmanager:GetSecretValue on arn:aws:secretsmanager:*",
+            "*ecsTaskExecutionRole*",
+        ]
+    )
+
+
+ISOLATION_TESTS = """
+import pytest
+
+WORLD = {"account": "111122223333", "s3_buckets": {"shared": {"objects": {"seed.txt": "seeded"}}}}
+
+
+def keys(sim):
+    return sorted(o["Key"] for o in sim.client("s3").list_objects_v2(Bucket="shared").get("Contents", []))
+
+
+@pytest.mark.parametrize("name", ["first", "second"])
+@pytest.mark.ecs_world(WORLD)
+def test_sees_only_its_own_writes(ecs_sim, name):
+    assert keys(ecs_sim) == ["seed.txt"]  # the same account as the other test, yet a fresh world
+    ecs_sim.client("s3").put_object(Bucket="shared", Key=name, Body=b"x")
+    assert keys(ecs_sim) == [name, "seed.txt"]
+
+
+def test_session_sim_is_shared(ecs_session_sim, request):
+    assert ecs_session_sim is request.getfixturevalue("ecs_session_sim")
+    assert ecs_session_sim.world.roles["ecsTaskExecutionRole"]
+
+
+def test_world_file_option_seeds_the_session_world(ecs_world):
+    assert str(ecs_world).endswith("asm-json-key/world.yaml")
+"""
+
+
+def test_each_test_gets_a_fresh_world_and_the_session_one_is_shared(project: pytest.Pytester) -> None:
+    project.makepyfile(test_isolation=ISOLATION_TESTS)
+    # sequentially in one process: same account, state must not leak from one test to the next
+    result = project.runpytest_subprocess(
+        "-p", "no:xdist", "--ecs-world", "sample_tasks/asm-json-key/world.yaml"
+    )
+    result.assert_outcomes(passed=4)
+
+
+def test_world_built_in_a_conftest_fixture(project: pytest.Pytester) -> None:
+    project.makeconftest(
+        """
+        import pytest
+
+        @pytest.fixture
+        def ecs_world():
+            return {"account": "444455556666", "region": "eu-west-1", "roles": {"app": {"trust": "ecs-tasks"}}}
+        """
+    )
+    project.makepyfile(
+        """
+        def test_world(ecs_sim):
+            assert ecs_sim.world.account == "444455556666"
+            role = ecs_sim.client("iam").get_role(RoleName="app")["Role"]
+            assert role["Arn"] == "arn:aws:iam::444455556666:role/app"
+        """
+    )
+    project.runpytest_subprocess().assert_outcomes(passed=1)
