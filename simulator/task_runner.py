@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
+from .aws_session import static_session
 from .diagnosis import PHASE_EXECUTION, PHASE_RUNTIME
 from .docker.labels import owner_labels
 from .ecs.failures import (
@@ -97,6 +98,8 @@ class TaskRun:
             ],
         )
         self.task.subscribe(self._on_task_change)
+        router = firelens.router_of(self.containers)
+        self.containers = [firelens.pullable_router(c) if c["name"] == router else c for c in self.containers]
         for record in self.task.containers:
             record.container_arn = (
                 f"arn:aws:ecs:{world.region}:{world.account}:container/{sim.cluster}/{self.task.task_id}/"
@@ -273,6 +276,8 @@ class TaskRun:
                 firelens_metadata=self._firelens_metadata(router),
             )
             container = RuntimeContainer(definition, spec)
+            if self._firelens is not None and name == router:
+                container.ready = self._firelens.router_ready
             holder.append(container)
             runtime_containers.append(container)
             target = inputs[name]
@@ -435,12 +440,10 @@ class TaskRun:
 
 
 def _boto_session(session: Session | None) -> boto3.Session:
-    if session is None:
-        return boto3.Session(aws_access_key_id="none", aws_secret_access_key="none")
-    return boto3.Session(
-        aws_access_key_id=session.access_key_id,
-        aws_secret_access_key=session.secret_access_key,
-        aws_session_token=session.session_token,
+    if session is None:  # no execution role: calls are refused before any is made
+        return static_session("none", "none")
+    return static_session(
+        session.access_key_id, session.secret_access_key, session_token=session.session_token
     )
 
 

@@ -6,13 +6,10 @@ The backend only serves the AWS APIs; it never decides permissions (that is the 
 
 from __future__ import annotations
 
-from functools import cache
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
 
 import boto3
-import botocore.loaders
-import botocore.session
 
 
 @runtime_checkable
@@ -58,22 +55,3 @@ class BackendLifecycle:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
-
-
-@cache
-def _shared_loader() -> botocore.loaders.Loader:
-    return botocore.session.get_session().get_component("data_loader")
-
-
-def static_session(access_key_id: str, secret_access_key: str, region: str) -> boto3.Session:
-    """A boto3 session with fixed credentials. Each call gives a new session (boto3 sessions are not
-    thread-safe), but they share one botocore data loader: a fresh loader re-reads the service models
-    and endpoint data, about 0.3 s per session."""
-    core = botocore.session.get_session()
-    core.register_component("data_loader", _shared_loader())
-    return boto3.Session(
-        aws_access_key_id=access_key_id,
-        aws_secret_access_key=secret_access_key,
-        region_name=region,
-        botocore_session=core,
-    )

@@ -33,8 +33,9 @@ from moto.iam.aws_managed_policies import aws_managed_policies_data
 from moto.iam.models import AWSManagedPolicy, IAMBackend, iam_backends
 from moto.server import ThreadedMotoServer
 
+from ..aws_session import static_session
 from ..errors import EnvironmentProblem
-from .base import BackendLifecycle, static_session
+from .base import BackendLifecycle
 
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"

@@ -7,8 +7,9 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from localstack_client.config import get_service_endpoint
 
+from ..aws_session import static_session
 from ..errors import EnvironmentProblem
-from .base import BackendLifecycle, static_session
+from .base import BackendLifecycle
 
 # LocalStack (and this class) treat a 12-digit access key id as "act in this account".
 _SECRET = "test"

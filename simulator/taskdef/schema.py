@@ -11,16 +11,16 @@ from collections.abc import Iterator, Mapping
 from functools import cache
 from typing import Any
 
-import botocore.session
 from botocore.model import ListShape, MapShape, ServiceModel, Shape, StructureShape
 from botocore.validate import ParamValidator
 
+from ..aws_session import botocore_session
 from ..errors import InputError
 
 
 @cache
 def ecs_model() -> ServiceModel:
-    return botocore.session.get_session().get_service_model("ecs")
+    return botocore_session().get_service_model("ecs")
 
 
 def shape(name: str) -> Shape:

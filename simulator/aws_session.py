@@ -1,0 +1,48 @@
+"""botocore/boto3 sessions for the simulator's own AWS calls, sealed off from the host's AWS set-up.
+
+The simulator always passes explicit credentials and regions; a host ``AWS_PROFILE`` naming a missing
+profile, or a ``~/.aws`` directory, must neither break it nor leak into what it does.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+
+import boto3
+import botocore.loaders
+import botocore.session
+
+# Session variables that would read the host's profile and config files.
+_SEALED_VARIABLES = {
+    "profile": (None, None, None, None),
+    "config_file": (None, None, os.devnull, None),
+    "credentials_file": (None, None, os.devnull, None),
+}
+
+
+@cache
+def _shared_loader() -> botocore.loaders.Loader:
+    # A fresh loader re-reads service models and endpoint data: about 0.3 s per session.
+    return botocore.session.Session(session_vars=_SEALED_VARIABLES).get_component("data_loader")
+
+
+def botocore_session() -> botocore.session.Session:
+    """A new botocore session that ignores the host's AWS profile and files (sharing one data loader)."""
+    core = botocore.session.Session(session_vars=_SEALED_VARIABLES)
+    core.register_component("data_loader", _shared_loader())
+    return core
+
+
+def static_session(
+    access_key_id: str, secret_access_key: str, region: str | None = None, session_token: str | None = None
+) -> boto3.Session:
+    """A boto3 session with fixed credentials. Each call gives a new session (boto3 sessions are not
+    thread-safe)."""
+    return boto3.Session(
+        aws_access_key_id=access_key_id,
+        aws_secret_access_key=secret_access_key,
+        aws_session_token=session_token,
+        region_name=region,
+        botocore_session=botocore_session(),
+    )
