@@ -23,6 +23,8 @@ from typing import Any
 
 from docker.types import Mount
 
+from .task_start.ecr import parse_ecr_image
+
 ROUTER_IMAGE = "ecs-sim/python:latest"
 ROUTER_SCRIPT = Path(__file__).with_name("firelens_router.py")
 _SCRIPT_IN_CONTAINER = "/ecs-sim/firelens_router.py"
@@ -42,6 +44,14 @@ def uses_firelens(definition: Mapping[str, Any]) -> bool:
 def tag(container: str, task_id: str) -> str:
     # fluentTagDockerFormat = "%s-firelens-%s"
     return f"{container}-firelens-{task_id}"
+
+
+def pullable_router(definition: Mapping[str, Any]) -> dict[str, Any]:
+    """The router as phase 1 pulls it: an image from ECR goes through the real pull (and its permission
+    checks); a public Fluent Bit image cannot be pulled offline, so the router image stands in for it."""
+    if parse_ecr_image(definition["image"]) is not None:
+        return dict(definition)
+    return {**definition, "image": ROUTER_IMAGE}
 
 
 def with_router_dependency(definition: Mapping[str, Any], router: str) -> dict[str, Any]:
@@ -73,6 +83,10 @@ class FireLens:
             "fluentd-async-connect": "true",
             "tag": tag(container, self.task_id),
         }
+
+    def router_ready(self) -> bool:
+        """The router listens: its socket exists in the shared directory."""
+        return (self.socket_dir / "fluent.sock").exists()
 
     def router_mounts(self) -> list[Mount]:
         return [

@@ -27,6 +27,8 @@ from typing import Any
 
 SOCKET_PATH = "/var/run/fluent.sock"
 FLUSH_SECONDS = 1.0
+DRAIN_QUIET_SECONDS = 0.3
+DRAIN_MAX_SECONDS = 4.0
 
 
 class Incomplete(Exception):
@@ -195,13 +197,13 @@ class Output:
 
 
 class Router:
-    def __init__(self, config: dict[str, Any]) -> None:
+    def __init__(self, config: dict[str, Any], stopping: threading.Event) -> None:
         self.metadata = config.get("metadata", {})
         self.outputs = {
             tag: Output(i, tag, options) for i, (tag, options) in enumerate(config.get("outputs", {}).items())
         }
         self.lock = threading.Lock()
-        self.stopping = threading.Event()
+        self.stopping = stopping
 
     def receive(self, connection: socket.socket) -> None:
         buffer = b""
@@ -239,29 +241,39 @@ class Router:
 
 
 def main() -> int:
-    router = Router(json.loads(os.environ.get("ECS_SIM_FIRELENS_CONFIG", "{}")))
+    # Listen first: the task's other containers start once the socket exists (importing boto3 takes a second).
+    stopping = threading.Event()
     if os.path.exists(SOCKET_PATH):
         os.unlink(SOCKET_PATH)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    signal.signal(signal.SIGTERM, lambda signum, frame: stopping.set())
+    signal.signal(signal.SIGINT, lambda signum, frame: stopping.set())
     server.bind(SOCKET_PATH)
     os.chmod(SOCKET_PATH, 0o777)
     server.listen(64)
-
-    def stop(signum: int, frame: Any) -> None:
-        router.stopping.set()
-        server.close()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    server.settimeout(0.1)
+    router = Router(json.loads(os.environ.get("ECS_SIM_FIRELENS_CONFIG", "{}")), stopping)
     threading.Thread(target=router.flush_loop, daemon=True).start()
     print(f"[ info] [ecs-sim firelens] listening on {SOCKET_PATH} for {sorted(router.outputs)}", flush=True)
-    while not router.stopping.is_set():
+    readers: list[threading.Thread] = []
+    stopped_at = None
+    while True:
         try:
             connection, _ = server.accept()
-        except OSError:
-            break
-        threading.Thread(target=router.receive, args=(connection,), daemon=True).start()
-    time.sleep(0.2)  # the last records of a closing connection
+            connection.settimeout(None)
+            reader = threading.Thread(target=router.receive, args=(connection,), daemon=True)
+            reader.start()
+            readers.append(reader)
+        except TimeoutError:
+            pass
+        if stopping.is_set():
+            # SIGTERM comes once the app containers have stopped (they depend on the router): drain what
+            # their log drivers still send (they close their connections when done), then flush.
+            stopped_at = stopped_at or time.monotonic()
+            readers = [r for r in readers if r.is_alive()]
+            waited = time.monotonic() - stopped_at
+            if (not readers and waited > DRAIN_QUIET_SECONDS) or waited > DRAIN_MAX_SECONDS:
+                break
     router.flush()
     print("[ info] [ecs-sim firelens] stopped", flush=True)
     return 0

@@ -32,6 +32,7 @@ from .dependency_graph import Node
 
 _POLL_SECONDS = 0.05
 _HEALTH_POLL_SECONDS = 0.25
+READY_TIMEOUT = 15.0
 _DOCKER_HEALTH = {"healthy": "HEALTHY", "unhealthy": "UNHEALTHY"}  # "starting": UNKNOWN
 
 LogSink = Callable[[str, str], None]  # (container name, line)
@@ -52,6 +53,9 @@ class RuntimeContainer:
     exit_code: int | None = None
     health: str = "UNKNOWN"
     inspected: dict[str, Any] | None = None  # the last `docker inspect`, for the metadata endpoint
+    # Whether the started container serves what its dependents need (the FireLens router's socket);
+    # dependents start once it says so, or after READY_TIMEOUT.
+    ready: Callable[[], bool] | None = None
     log_lines: list[str] = field(default_factory=list)
 
     @property
@@ -180,6 +184,8 @@ class TaskRuntime:
             self._stopped(container, None, failures.container_start_failed(self._launch, str(err)))
             return
         container.started_at = now()
+        if container.ready is not None:
+            self._await_ready(container)
         container.agent_status = AgentContainerStatus.RUNNING
         self.task.set_container_status(container.name, ContainerStatus.RUNNING)
         self._update_task_status()
@@ -188,6 +194,12 @@ class TaskRuntime:
         self._spawn(self._wait_for_exit, container)
         if container.spec.ports:
             self._record_network_bindings(container)
+
+    def _await_ready(self, container: RuntimeContainer) -> None:
+        assert container.ready is not None
+        deadline = time.monotonic() + READY_TIMEOUT
+        while not container.ready() and time.monotonic() < deadline and not self._stop_requested.is_set():
+            time.sleep(0.01)
 
     def _record_network_bindings(self, container: RuntimeContainer) -> None:
         inspected = self.inspected(container.name) or {}
