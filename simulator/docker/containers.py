@@ -131,7 +131,8 @@ class ContainerDriver:
                 user=spec.user or "",
                 hostname=spec.hostname,
                 labels=dict(spec.labels),
-                ports=list(spec.ports) or None,
+                # docker-py appends "/tcp" to a plain string: give (port, protocol) pairs.
+                ports=[(int(p.split("/")[0]), p.split("/")[1]) for p in spec.ports] or None,
                 host_config=host_config,
                 networking_config=networking,
                 healthcheck=spec.health_check.to_docker() if spec.health_check else None,
