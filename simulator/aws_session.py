@@ -34,6 +34,15 @@ def botocore_session() -> botocore.session.Session:
     return core
 
 
+def model_session() -> botocore.session.Session:
+    """A botocore session with a data loader of its own, for reading service models as published.
+
+    Creating a client customizes the loader's cached models in place (botocore strips ``{Bucket}``
+    from S3 request URIs for virtual-host addressing), so whoever parses requests by the model must not
+    share a loader with the clients."""
+    return botocore.session.Session(session_vars=_SEALED_VARIABLES)
+
+
 def static_session(
     access_key_id: str, secret_access_key: str, region: str | None = None, session_token: str | None = None
 ) -> boto3.Session:

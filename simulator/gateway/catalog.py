@@ -16,7 +16,7 @@ from urllib.parse import unquote
 
 from botocore.model import OperationModel, ServiceModel
 
-from ..aws_session import botocore_session
+from ..aws_session import model_session
 
 # Query keys botocore adds to a rest request URI for routing only, absent from older clients' requests.
 _OPTIONAL_URI_QUERY_KEYS = frozenset({"x-id"})
@@ -68,7 +68,7 @@ class ServiceCatalog:
     """Thread-safe cache of service models and routes; one instance serves a whole process."""
 
     def __init__(self) -> None:
-        self._session = botocore_session()
+        self._session = model_session()
         self._lock = threading.Lock()
         self._models: dict[str, ServiceModel] = {}
         self._routes: dict[str, dict[str, tuple[Route, ...]]] = {}

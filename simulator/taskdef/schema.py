@@ -14,13 +14,13 @@ from typing import Any
 from botocore.model import ListShape, MapShape, ServiceModel, Shape, StructureShape
 from botocore.validate import ParamValidator
 
-from ..aws_session import botocore_session
+from ..aws_session import model_session
 from ..errors import InputError
 
 
 @cache
 def ecs_model() -> ServiceModel:
-    return botocore_session().get_service_model("ecs")
+    return model_session().get_service_model("ecs")
 
 
 def shape(name: str) -> Shape:

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from ..aws_session import botocore_session
+from ..aws_session import model_session
 from ..errors import InputError
 from ..iam.model import PolicyKind
 from ..iam.policy import MalformedPolicyDocument, parse_policy
@@ -144,7 +144,7 @@ def _suggest(word: str, choices: Iterable[str]) -> str:
 
 @cache
 def _region_partitions() -> dict[str, str]:
-    session = botocore_session()
+    session = model_session()
     return {
         region: partition
         for partition in session.get_available_partitions()
@@ -154,7 +154,7 @@ def _region_partitions() -> dict[str, str]:
 
 @cache
 def _ecr_name_pattern() -> re.Pattern[str]:
-    shape = botocore_session().get_service_model("ecr").shape_for("RepositoryName")
+    shape = model_session().get_service_model("ecr").shape_for("RepositoryName")
     return re.compile(shape.metadata["pattern"])
 
 
