@@ -28,6 +28,7 @@ from .docker.labels import new_owner_id
 from .docker.network import CREDENTIALS_PORT, GATEWAY_PORT, TaskNetwork
 from .docker.reaper import reap_leftovers
 from .ecs.failures import LaunchType
+from .ecs.lifecycle import TaskStatus
 from .endpoints.server import EndpointServer
 from .gateway import DecisionRecord, Gateway
 from .iam import evaluate
@@ -40,6 +41,8 @@ from .taskdef import TaskDefinition, apply_overrides, load_taskdef
 from .world import BackendPolicyStore, SeededWorld, World, load_world, seed, world_from_dict
 
 SESSION_SECONDS = 6 * 3600  # what ECS gives task and execution role sessions
+# How long stop() waits for each still running task: the longest stopTimeout ECS allows, plus slack.
+TASK_STOP_WAIT_SECONDS = 150
 
 WorldInput = str | Path | Mapping[str, Any] | World | None
 
@@ -94,6 +97,8 @@ class Simulator:
         self.network: TaskNetwork | None = None
         self.driver: ContainerDriver | None = None
         self._admin: boto3.Session | None = None
+        self._runs: list[TaskRun] = []  # started tasks not yet seen STOPPED, stopped by stop()
+        self._runs_lock = threading.Lock()
 
     # --- lifecycle ----------------------------------------------------------------------------
     def __enter__(self) -> Self:
@@ -144,6 +149,14 @@ class Simulator:
         self.network.forward(GATEWAY_PORT, gateway_port)
 
     def stop(self) -> None:
+        """Stop every task still running (as StopTask does), then remove the network, servers, backend."""
+        with self._runs_lock:
+            runs, self._runs = self._runs, []
+        for run in runs:
+            run.stop("Simulator stopped")
+        for run in runs:
+            with contextlib.suppress(Exception):  # its error belongs to whoever waits on it
+                run.wait(TASK_STOP_WAIT_SECONDS)
         self._stack.close()
 
     # --- tasks --------------------------------------------------------------------------------
@@ -173,6 +186,8 @@ class Simulator:
         if overrides:
             definition = apply_overrides(definition, overrides)
         run = TaskRun(self, definition, log_sink=log_sink, on_event=on_event)
+        with self._runs_lock:
+            self._runs = [r for r in self._runs if r.task.last_status != TaskStatus.STOPPED] + [run]
         run.start()
         return run
 

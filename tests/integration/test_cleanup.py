@@ -1,0 +1,143 @@
+"""Nothing a simulator starts survives it: Ctrl-C and SIGTERM of `ecs-sim run` in phase 1 and in
+phase 2, an exception inside `with Simulator()`, and `kill -9` (its leftovers are reaped by label at
+the next simulator's start). Asserted by listing Docker objects and NAT rules by the project's labels."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import docker
+import pytest
+from test_reliability_support import (
+    WORLD,
+    HangingRegistry,
+    container,
+    network_of_process,
+    nothing,
+    of_owner,
+    of_process,
+    rules_of,
+    running_containers,
+    spawn_cli,
+    task_folder,
+    taskdef,
+    wait_for,
+)
+
+from simulator.api import Simulator
+from simulator.docker import docker_client
+
+pytestmark = pytest.mark.docker
+
+EXIT_INTERRUPTED = 130
+
+
+@pytest.fixture(scope="module")
+def client() -> docker.DockerClient:
+    return docker_client()
+
+
+def _interrupt(process: subprocess.Popen[str], signum: int) -> tuple[float, str]:
+    """Send ``signum``; the seconds until the process exited and its stderr."""
+    sent = time.monotonic()
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=90)
+    return time.monotonic() - sent, stderr
+
+
+def _assert_clean_exit(process: subprocess.Popen[str], stderr: str) -> None:
+    assert process.returncode == EXIT_INTERRUPTED, stderr
+    assert "Traceback" not in stderr, stderr
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_signal_during_phase_two_stops_and_removes_everything(client, tmp_path: Path, signum: int) -> None:
+    folder = task_folder(tmp_path, taskdef(container(command=["sleep", "60"])))
+    process = spawn_cli("run", str(folder))
+    try:
+        network = network_of_process(client, process.pid)
+        wait_for(lambda: running_containers(client, process.pid), 60, "the task container to run")
+        assert rules_of(network)
+        seconds, stderr = _interrupt(process, signum)
+    finally:
+        process.kill()
+    _assert_clean_exit(process, stderr)
+    assert "interrupted" in stderr
+    assert nothing(of_process(client, process.pid)), of_process(client, process.pid)
+    assert not rules_of(network)
+    assert seconds < 30, f"cleanup took {seconds:.1f} s"  # stopTimeout is 2 s
+
+
+def _signal_in_phase_one(client, tmp_path: Path, signum: int, release_pull: bool) -> float:
+    """Signal ``ecs-sim run`` while its image pull hangs; with ``release_pull`` the registry then
+    refuses, so Docker's pull fails at once instead of after its own ~25 s timeout."""
+    registry = HangingRegistry()
+    folder = task_folder(tmp_path, taskdef(container(image=registry.image)))
+    process = spawn_cli("run", str(folder))
+    try:
+        network = network_of_process(client, process.pid)
+        assert registry.connected.wait(60), "the image pull never started"
+        sent = time.monotonic()
+        process.send_signal(signum)
+        if release_pull:
+            registry.close()
+        _, stderr = process.communicate(timeout=90)
+        seconds = time.monotonic() - sent
+    finally:
+        process.kill()
+        registry.close()
+    _assert_clean_exit(process, stderr)
+    assert nothing(of_process(client, process.pid)), of_process(client, process.pid)
+    assert not rules_of(network)
+    return seconds
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_signal_during_phase_one_stops_and_removes_everything(client, tmp_path: Path, signum: int) -> None:
+    seconds = _signal_in_phase_one(client, tmp_path, signum, release_pull=True)
+    assert seconds < 15, f"cleanup took {seconds:.1f} s"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="TaskRun.wait() waits for the task thread, which sits in Docker's pull until Docker gives up "
+    "(~25 s); fix: bound that wait on interrupt (docs/reliability.md, 'Known gaps')",
+)
+def test_ctrl_c_during_a_hung_image_pull_exits_promptly(client, tmp_path: Path) -> None:
+    seconds = _signal_in_phase_one(client, tmp_path, signal.SIGINT, release_pull=False)
+    assert seconds < 10, f"exit took {seconds:.1f} s after Ctrl-C"
+
+
+def test_exception_inside_the_simulator_block_removes_running_tasks(client) -> None:
+    with pytest.raises(RuntimeError, match="test failed"), Simulator(WORLD) as sim:
+        owner, network = sim.owner_id, sim.network.name
+        run = sim.start_task(taskdef(container(command=["sleep", "60"])))
+        wait_for(lambda: any(c.status == "running" for c in _containers(client, owner)), 60, "the task")
+        raise RuntimeError("test failed")
+    assert nothing(of_owner(client, owner)), of_owner(client, owner)
+    assert not rules_of(network)
+    assert run.task.last_status.value == "STOPPED"
+
+
+def _containers(client: docker.DockerClient, owner: str) -> list:
+    return client.containers.list(all=True, filters={"label": [f"io.ecs-sim.owner={owner}"]})
+
+
+def test_kill_9_leftovers_are_reaped_at_the_next_start(client, tmp_path: Path) -> None:
+    folder = task_folder(tmp_path, taskdef(container(command=["sleep", "60"])))
+    process = spawn_cli("run", str(folder))
+    try:
+        network = network_of_process(client, process.pid)
+        wait_for(lambda: running_containers(client, process.pid), 60, "the task container to run")
+    finally:
+        process.kill()  # SIGKILL: no handler runs
+        process.communicate(timeout=30)
+    left = of_process(client, process.pid)
+    assert left["containers"] and left["networks"] and rules_of(network), left
+    with Simulator(WORLD):
+        pass
+    assert nothing(of_process(client, process.pid)), of_process(client, process.pid)
+    assert not rules_of(network)
