@@ -14,8 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import boto3
 
@@ -36,6 +35,7 @@ from .iam.model import AuthzRequest, Decision, PolicySet, Principal
 from .iam.principals import principal_from_arn
 from .phases.task_start.units import StartUnit
 from .sessions import Session, SessionRegistry
+from .startstop import StartStop
 from .task_runner import TaskRun
 from .taskdef import TaskDefinition, apply_overrides, load_taskdef
 from .world import BackendPolicyStore, SeededWorld, World, load_world, seed, world_from_dict
@@ -68,7 +68,7 @@ class _DecisionLog:
             return self.by_label.pop(label, [])
 
 
-class Simulator:
+class Simulator(StartStop):
     """Start once, run many tasks. Everything started is labelled and removed on exit, also on errors."""
 
     def __init__(
@@ -100,20 +100,7 @@ class Simulator:
         self._runs: list[TaskRun] = []  # started tasks not yet seen STOPPED, stopped by stop()
         self._runs_lock = threading.Lock()
 
-    # --- lifecycle ----------------------------------------------------------------------------
-    def __enter__(self) -> Self:
-        try:
-            self.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
+    # --- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:
         self._start_aws()
         if self._with_docker:

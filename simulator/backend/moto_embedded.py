@@ -35,7 +35,7 @@ from moto.server import ThreadedMotoServer
 
 from ..aws_session import static_session
 from ..errors import EnvironmentProblem
-from .base import BackendLifecycle
+from ..startstop import StartStop
 
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -124,7 +124,7 @@ def _stop_promptly(server: ThreadedMotoServer, url: str) -> None:
         stopper.join(0.02)
 
 
-class EmbeddedMoto(BackendLifecycle):
+class EmbeddedMoto(StartStop):
     def __init__(
         self,
         *,

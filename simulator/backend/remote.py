@@ -9,13 +9,13 @@ from localstack_client.config import get_service_endpoint
 
 from ..aws_session import static_session
 from ..errors import EnvironmentProblem
-from .base import BackendLifecycle
+from ..startstop import StartStop
 
 # LocalStack (and this class) treat a 12-digit access key id as "act in this account".
 _SECRET = "test"
 
 
-class RemoteEndpoint(BackendLifecycle):
+class RemoteEndpoint(StartStop):
     def __init__(self, url: str, *, region: str = "us-east-1", account: str = "123456789012") -> None:
         self.endpoint_url = url.rstrip("/")
         self.region = region
