@@ -5,6 +5,11 @@ Needs Docker, root (iptables) and the ecs-sim/busybox image; fails, never skips,
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -263,3 +268,25 @@ def test_unhealthy_essential_container_stops_a_service_task(sim: Simulator) -> N
     assert result.task.stop_code == "ServiceSchedulerInitiated"
     assert result.task.stopped_reason == "Task failed container health checks"
     assert result.task.health_status == "UNHEALTHY"
+
+
+def test_ctrl_c_is_a_user_initiated_stop(tmp_path) -> None:
+    definition = tmp_path / "taskdef.json"
+    definition.write_text(json.dumps(taskdef({"name": "app", "command": ["sleep", "300"], "stopTimeout": 1})))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "simulator", "run", str(definition), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert process.stderr is not None
+    for line in process.stderr:
+        if "task RUNNING" in line:
+            break
+    process.send_signal(signal.SIGINT)
+    out, _ = process.communicate(timeout=60)
+    task = json.loads(out)["task"]
+    assert task["stopCode"] == "UserInitiated" and task["stoppedReason"] == "Task stopped by user"
+    assert task["lastStatus"] == "STOPPED" and task["containers"][0]["exitCode"] == 137
+    assert process.returncode == 130
