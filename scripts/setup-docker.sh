@@ -14,6 +14,8 @@ command -v dockerd >/dev/null 2>&1 || need_packages+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || need_packages+=(debootstrap)
 [ -x /bin/busybox ] || need_packages+=(busybox-static)
 command -v iptables >/dev/null 2>&1 || need_packages+=(iptables)
+# compose v1 from Debian: runs docker-compose.yml (ecs-sim serve next to an app stack)
+command -v docker-compose >/dev/null 2>&1 || docker compose version >/dev/null 2>&1 || need_packages+=(docker-compose)
 if ((${#need_packages[@]})); then
   log "installing ${need_packages[*]}"
   export DEBIAN_FRONTEND=noninteractive
