@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -120,6 +121,39 @@ def test_exception_inside_the_simulator_block_removes_running_tasks(client) -> N
     assert nothing(of_owner(client, owner)), of_owner(client, owner)
     assert not rules_of(network)
     assert run.task.last_status.value == "STOPPED"
+
+
+INNER_TEST = """
+import json, time
+from pathlib import Path
+import pytest
+
+@pytest.mark.ecs_world("world.yaml")
+def test_fails_with_a_task_running(ecs_sim):
+    Path("owner.txt").write_text(ecs_sim.owner_id + " " + ecs_sim.network.name)
+    run = ecs_sim.start_task(json.loads(Path("taskdef.json").read_text()))
+    deadline = time.monotonic() + 60
+    while run.task.last_status.value != "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert run.task.last_status.value == "RUNNING"
+    raise RuntimeError("the test under test fails")
+"""
+
+
+def test_a_failing_test_using_the_fixture_leaves_nothing(client, tmp_path: Path) -> None:
+    task_folder(tmp_path, taskdef(container(command=["sleep", "60"])))
+    (tmp_path / "test_inner.py").write_text(INNER_TEST)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_inner.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 1 and "the test under test fails" in done.stdout, done.stdout + done.stderr
+    owner, network = (tmp_path / "owner.txt").read_text().split()
+    assert nothing(of_owner(client, owner)), of_owner(client, owner)
+    assert not rules_of(network)
 
 
 def _containers(client: docker.DockerClient, owner: str) -> list:
