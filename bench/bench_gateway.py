@@ -136,6 +136,9 @@ def main() -> None:
     parent, child = ctx.Pipe()
     server = ctx.Process(target=_serve, args=(child,), daemon=True)
     server.start()
+    child.close()  # so a server that dies shows as EOF here instead of a hang
+    if not parent.poll(120):
+        raise SystemExit("bench: the server process did not start within 120 s")
     moto_url, gateway_url = parent.recv()
     try:
         seed_ssm, seed_s3 = _client("ssm", moto_url), _client("s3", moto_url)
