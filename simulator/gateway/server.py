@@ -65,6 +65,7 @@ class Gateway:
         self._servers: list[ThreadingHTTPServer] = []
         self._threads: list[threading.Thread] = []
         self._port = 0
+        self._host = "127.0.0.1"
         self._lock = threading.Lock()
 
     # --- lifecycle --------------------------------------------------------------------------------------
@@ -95,7 +96,9 @@ class Gateway:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._port}"
+        """The first address listened on (loopback when that was every address)."""
+        host = "127.0.0.1" if self._host in ("", "0.0.0.0") else self._host
+        return f"http://{host}:{self._port}"
 
     def stop(self) -> None:
         with self._lock:
@@ -127,7 +130,7 @@ class Gateway:
             self._servers.append(server)
             self._threads.append(thread)
             if not self._port:
-                self._port = bound
+                self._port, self._host = bound, host
         return bound
 
     # --- one request ------------------------------------------------------------------------------------

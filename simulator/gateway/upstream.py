@@ -67,6 +67,8 @@ class Upstream:
         self._port = parts.port or (443 if self._tls else 80)
         self._timeout = timeout
         self._local = threading.local()
+        self._lock = threading.Lock()
+        self._open: set[_Connection] = set()  # every thread's connection, for close()
 
     @property
     def netloc(self) -> str:
@@ -83,7 +85,11 @@ class Upstream:
         return self._exchange(self._connect(), method, target, headers, body)
 
     def close(self) -> None:
-        self._drop()
+        """Close every thread's connection."""
+        with self._lock:
+            connections, self._open = self._open, set()
+        for connection in connections:
+            connection.close()
 
     def _exchange(
         self,
@@ -132,12 +138,16 @@ class Upstream:
             sock = self._tls.wrap_socket(sock, server_hostname=self._host)
         connection = _Connection(sock)
         self._local.connection = connection
+        with self._lock:
+            self._open.add(connection)
         return connection
 
     def _drop(self) -> None:
         connection = getattr(self._local, "connection", None)
         self._local.connection = None
         if connection is not None:
+            with self._lock:
+                self._open.discard(connection)
             connection.close()
 
 
