@@ -274,7 +274,7 @@ class _Handler(BaseHTTPRequestHandler):
     def parse_request(self) -> bool:
         """The request line and headers, read with ``http1`` instead of the stdlib's email parser."""
         self.command = ""
-        self.request_version = version = "HTTP/0.9"
+        self.request_version = version = "HTTP/1.1"  # so an error reply has a status line
         self.close_connection = True
         self.requestline = str(self.raw_requestline, "latin-1").rstrip("\r\n")
         parts = self.requestline.split()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -525,3 +526,21 @@ def test_assume_role_through_the_gateway_registers_the_new_session(world: World)
         "AccessDenied",
         f"User: {ROLE.arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
     )
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"GARBAGE\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: h\r\nno-colon\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: abc\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        b"POST / HTTP/1.1\r\nHost: h\r\nAuthorization: AWS4-HMAC-SHA256 Credential=x\r\nContent-Length: 0\r\n\r\n",
+    ],
+)
+def test_malformed_http_gets_an_error_and_the_gateway_keeps_serving(world: World, raw: bytes):
+    with socket.create_connection(("127.0.0.1", world.gateway.port), timeout=10) as sock:
+        sock.sendall(raw)
+        status_line = sock.makefile("rb").readline()
+    assert status_line.split()[1] in (b"400", b"403", b"431")
+    assert world.client("sts").get_caller_identity()["Account"] == ACCOUNT
