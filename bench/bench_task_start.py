@@ -4,7 +4,9 @@ The task is busybox ``true`` with an execution role and a task role, so both pha
 check (RunTask trust, image, task-role session, credentials endpoint registration). Rounds alternate
 the two so load drift on the machine hits both alike; figures are medians. The Docker floor is the
 docker CLI (``docker run --rm IMAGE true`` via subprocess with an argument list) and, for reference,
-the SDK's low-level create/start/wait/remove. Also: the cold CLI (``ecs-sim run``, a new process that
+the SDK's low-level create/start/wait/remove, and the CLI with the options the simulator gives the
+container (its task network and alias, the Fargate task size as cpu and memory limits): what Docker
+itself costs for the container as a task runs it. Also: the cold CLI (``ecs-sim run``, a new process that
 starts moto, the gateway and the task network), the median duration of every timeline step, and a
 cProfile of one task's thread (the worst functions by cumulative time).
 
@@ -34,9 +36,9 @@ from simulator.task_runner import TaskRun
 from simulator.taskdef import load_taskdef
 
 
-def _docker_cli() -> float:
+def _docker_cli(*options: str) -> float:
     started = time.perf_counter()
-    subprocess.run(["docker", "run", "--rm", IMAGE, "true"], check=True, capture_output=True)
+    subprocess.run(["docker", "run", "--rm", *options, IMAGE, "true"], check=True, capture_output=True)
     return time.perf_counter() - started
 
 
@@ -138,22 +140,35 @@ def main() -> None:
 
     definition = taskdef()
     api = docker.from_env().api
-    times: dict[str, list[float]] = {"simulator": [], "docker_cli": [], "docker_sdk": []}
+    times: dict[str, list[float]] = {
+        "simulator": [],
+        "docker_cli": [],
+        "docker_sdk": [],
+        "docker_cli_same_options": [],
+    }
     steps: dict[str, list[float]] = {}
     started = time.perf_counter()
     with Simulator(world()) as sim:
         simulator_start = time.perf_counter() - started
         _simulator(sim, definition, {})  # warm-up: botocore models, first connections
         _docker_cli()
+        assert sim.network is not None
+        # The container as the simulator runs it: on the task network with its alias, and with the
+        # Fargate task size as its limits (cpu 256 = 0.25 vCPU, memory 512 MiB).
+        same_options = (
+            *("--network", sim.network.name, "--network-alias", "app"),
+            *("--cpus", str(int(definition["cpu"]) / 1024), "--memory", f"{definition['memory']}m"),
+        )
+        measure = {
+            "simulator": lambda: _simulator(sim, definition, steps),
+            "docker_cli": _docker_cli,
+            "docker_sdk": lambda: _docker_sdk(api),
+            "docker_cli_same_options": lambda: _docker_cli(*same_options),
+        }
         for number in range(args.rounds):
-            order = ["simulator", "docker_cli", "docker_sdk"]
+            order = list(measure)
             for kind in order if number % 2 == 0 else reversed(order):
-                if kind == "simulator":
-                    times[kind].append(_simulator(sim, definition, steps))
-                elif kind == "docker_cli":
-                    times[kind].append(_docker_cli())
-                else:
-                    times[kind].append(_docker_sdk(api))
+                times[kind].append(measure[kind]())
         profile = _profile(sim, definition, args.profile_top) if args.profile_top else []
     cold = _cold_cli(args.cli_runs) if args.cli_runs else []
     medians = {kind: median_ms(values) for kind, values in times.items()}
@@ -163,6 +178,9 @@ def main() -> None:
         "median_ms": medians,
         "ratio_vs_docker_cli": round(medians["simulator"] / medians["docker_cli"], 3),
         "ratio_vs_docker_sdk": round(medians["simulator"] / medians["docker_sdk"], 3),
+        "ratio_vs_docker_cli_same_options": round(
+            medians["simulator"] / medians["docker_cli_same_options"], 3
+        ),
         "target_ratio": 1.15,
         "simulator_start_ms": round(simulator_start * 1000, 1),
         "cold_cli_ms": median_ms(cold) if cold else None,
