@@ -109,6 +109,18 @@ class Authorizer:
                     return denial
         return None
 
+    def authorize_decrypts(self, session: Session, facts: RequestFacts, arns: list[str]) -> Denial | None:
+        """kms:Decrypt via the service for each resource in ``arns`` encrypted with a customer managed key."""
+        base_set: PolicySet | None = None
+        for arn in arns:
+            info = self._policies.resource_info(arn)
+            if info.kms_key_arn:
+                base_set = base_set or self._policies.principal_policies(session.principal)
+                denial = self._decrypt_via(session, facts, session.principal, base_set, arn, info.kms_key_arn)
+                if denial is not None:
+                    return denial
+        return None
+
     def _decrypt_via(
         self,
         session: Session,

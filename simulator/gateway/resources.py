@@ -9,6 +9,7 @@ resolves itself before authorizing (secret names, KMS aliases) are resolved thro
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -148,6 +149,25 @@ def checks_for(parsed: ParsedRequest, place: Place, lookups: Lookups) -> list[Ch
     tag_keys: dict[str, ContextValue] = {f"aws:RequestTag/{k}": v for k, v in tags.items()}
     tag_keys["aws:TagKeys"] = list(tags)
     return [dataclasses.replace(c, context={**tag_keys, **c.context}) for c in checks]
+
+
+def decrypted_in_response(parsed: ParsedRequest, body: bytes) -> list[str]:
+    """ARNs of the SecureString parameters a decrypting ``GetParametersByPath`` answered with: which
+    parameters it decrypts is known only from the answer, and each needs kms:Decrypt via SSM."""
+    if parsed.operation_name != "GetParametersByPath" or not parsed.params.get("WithDecryption"):
+        return []
+    if iam_prefix(parsed) != "ssm":
+        return []
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return []
+    parameters = answer.get("Parameters") if isinstance(answer, dict) else None
+    return [
+        p["ARN"]
+        for p in parameters or ()
+        if isinstance(p, dict) and p.get("Type") == "SecureString" and isinstance(p.get("ARN"), str)
+    ]
 
 
 def request_tags(params: Mapping[str, Any]) -> dict[str, str]:

@@ -25,7 +25,7 @@ from .errors import ErrorResponse, ErrorStyle, Family, GatewayError, Problem, re
 from .http1 import BodyTooLarge, MalformedMessage, header_dict, read_body, read_header_pairs
 from .lookups import BackendLookups, LookupCache
 from .parsing import IncomingRequest, ParsedRequest, is_query_compatible, parse_request
-from .resources import Place, checks_for, iam_prefix
+from .resources import Place, checks_for, decrypted_in_response, iam_prefix
 from .sigv4 import Credential, read_credential, verify
 from .upstream import HOP_BY_HOP, Upstream
 
@@ -152,6 +152,10 @@ class Gateway:
                 if denial is not None:
                     return _error(style, Problem.ACCESS_DENIED, denial, head)
             response = self._forward(request)
+            if not session.superuser and response[0] == 200:
+                denial = self._authorize_results(request, credential, session, parsed, style, response[2])
+                if denial is not None:
+                    return _error(style, Problem.ACCESS_DENIED, denial, head)
             if (parsed.service_name, parsed.operation_name) == ("sts", "AssumeRole") and response[0] == 200:
                 self._register_assumed(session, parsed, response[2])
             if not parsed.operation_name.startswith(_READ_PREFIXES):
@@ -190,14 +194,24 @@ class Gateway:
     ) -> str | None:
         lookups = BackendLookups(self._upstream, self._lookup_cache, session, region)
         checks = checks_for(parsed, Place(region, session.principal.account), lookups)
-        facts = RequestFacts(
-            service=iam_prefix(parsed),
-            operation=parsed.operation_name,
-            region=region,
-            client_ip=client_ip,
-            error_code=Problem.ACCESS_DENIED.value[style.family].code,
-        )
-        denial = self._authorizer.authorize(session, facts, checks)
+        denial = self._authorizer.authorize(session, _facts(parsed, region, client_ip, style), checks)
+        return denial.message if denial is not None else None
+
+    def _authorize_results(
+        self,
+        request: IncomingRequest,
+        credential: Credential,
+        session: Session,
+        parsed: ParsedRequest,
+        style: ErrorStyle,
+        body: bytes,
+    ) -> str | None:
+        """Decryptions only the answer reveals (GetParametersByPath): each needs kms:Decrypt too."""
+        decrypted = decrypted_in_response(parsed, body)
+        if not decrypted:
+            return None
+        facts = _facts(parsed, credential.region or self.region, request.client_ip, style)
+        denial = self._authorizer.authorize_decrypts(session, facts, decrypted)
         return denial.message if denial is not None else None
 
     def _register_assumed(self, caller: Session, parsed: ParsedRequest, body: bytes) -> None:
@@ -221,6 +235,16 @@ class Gateway:
         if request.method != "HEAD":
             relayed.append(("Content-Length", str(len(response.body))))
         return response.status, relayed, response.body
+
+
+def _facts(parsed: ParsedRequest, region: str, client_ip: str, style: ErrorStyle) -> RequestFacts:
+    return RequestFacts(
+        service=iam_prefix(parsed),
+        operation=parsed.operation_name,
+        region=region,
+        client_ip=client_ip,
+        error_code=Problem.ACCESS_DENIED.value[style.family].code,
+    )
 
 
 def _style_of(request: IncomingRequest, credential: Credential | None) -> ErrorStyle:

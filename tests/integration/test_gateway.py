@@ -403,6 +403,24 @@ def test_secure_string_needs_kms_decrypt_via_ssm(world: World):
     )
 
 
+def test_parameters_by_path_decrypting_needs_kms_decrypt(world: World):
+    key_arn = _cmk(world)
+    admin = world.client("ssm", ADMIN)
+    admin.put_parameter(
+        Name="/gwtest/path/pw", Value="s3cr3t", Type="SecureString", KeyId=key_arn, Overwrite=True
+    )
+    admin.put_parameter(Name="/gwtest/path/host", Value="db", Type="String", Overwrite=True)
+    param_arn = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/gwtest/path/pw"
+    world.policies.resources[param_arn] = ResourceInfo(param_arn, exists=True, kms_key_arn=key_arn)
+    world.grant(allow("ssm:GetParametersByPath", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/gwtest/path"))
+    ssm = world.client("ssm")
+    assert len(ssm.get_parameters_by_path(Path="/gwtest/path")["Parameters"]) == 2
+    code, message = denied(ssm.get_parameters_by_path, Path="/gwtest/path", WithDecryption=True)
+    assert code == "AccessDeniedException"
+    assert message.startswith(user_message("kms:Decrypt", key_arn))
+    assert (world.records[-1].via, world.records[-1].resource) == ("ssm", key_arn)
+
+
 def test_secret_under_a_cmk_needs_kms_decrypt(world: World):
     key_arn = _cmk(world)
     arn = world.client("secretsmanager", ADMIN).create_secret(
