@@ -47,7 +47,8 @@ def reap_leftovers(client: docker.DockerClient) -> Reaped:
     # missing from the list taken afterwards it is really gone, not just being created.
     rules = iptables.list_owned()
 
-    for container in client.containers.list(all=True, filters=MANAGED_FILTER):
+    # ignore_removed: a live simulator may remove its container between the listing and the inspect
+    for container in client.containers.list(all=True, filters=MANAGED_FILTER, ignore_removed=True):
         if owner_is_dead(container.labels):
             _remove(reaped, reaped.containers, container.name, partial(container.remove, force=True, v=True))
     for network in client.networks.list(filters=MANAGED_FILTER):
