@@ -14,6 +14,8 @@ Fixtures (each overridable in a conftest.py or test module):
 
 Assertions that fail with the diagnosis: ``result.assert_denied(action, phase=)``,
 ``assert_not_denied()``, ``assert_stopped_with(code)``, ``assert_succeeded()`` (see ``TaskResult``).
+When a test fails anyway (a plain ``assert``), its report gets an "ecs-sim tasks" section with what
+every task it started did, denials and their diagnosis included.
 
     @pytest.mark.ecs_world("world.yaml")
     def test_secret_needs_the_execution_role(ecs_sim):
@@ -33,6 +35,7 @@ import pytest
 
 if TYPE_CHECKING:
     from .api import Simulator
+    from .task_runner import TaskRun
 
 LAUNCH_TYPES = ("FARGATE", "EC2")
 
@@ -44,6 +47,7 @@ class _Settings:
 
 
 _SETTINGS = pytest.StashKey[_Settings]()
+_RUNS = pytest.StashKey[list["TaskRun"]]()  # tasks started by the test running now
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -67,7 +71,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "ecs_world(world): world file (relative to the test file) or dict for the ecs_world fixture"
+        "markers",
+        "ecs_world(world): world file (relative to the test file) or dict for the ecs_world fixture",
     )
     option, ini = config.getoption("ecs_world"), config.getini("ecs_world")
     world = None
@@ -86,7 +91,37 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_report_header(config: pytest.Config) -> str:
     settings = config.stash[_SETTINGS]
     backend = os.environ.get("ECS_SIM_BACKEND") or "moto"
-    return f"ecs-sim: world {settings.world or '(empty)'}, launch type {settings.launch_type}, backend {backend}"
+    return (
+        f"ecs-sim: world {settings.world or '(empty)'}, launch type {settings.launch_type}, backend {backend}"
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    item.config.stash[_RUNS] = []
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    runs = item.config.stash.get(_RUNS, [])
+    if report.failed and runs:
+        report.sections.append(("ecs-sim tasks", "\n\n".join(run.result.explain() for run in runs)))
+    return report
+
+
+def _simulator(world: Any, config: pytest.Config) -> Simulator:
+    """A simulator that files every task it starts under the test running at the time. (Defined here:
+    the plugin is loaded by every pytest run, and importing the simulator costs seconds.)"""
+    from .api import Simulator
+
+    class Recording(Simulator):
+        def start_task(self, *args: Any, **kwargs: Any) -> TaskRun:
+            run = super().start_task(*args, **kwargs)
+            config.stash.setdefault(_RUNS, []).append(run)
+            return run
+
+    return Recording(world, launch_type=config.stash[_SETTINGS].launch_type)
 
 
 @pytest.fixture
@@ -110,17 +145,12 @@ def ecs_world(request: pytest.FixtureRequest) -> Any:
 @pytest.fixture
 def ecs_sim(request: pytest.FixtureRequest, ecs_world: Any) -> Iterator[Simulator]:
     """A started simulator seeded with ``ecs_world``, for this test only."""
-    from .api import Simulator
-
-    with Simulator(ecs_world, launch_type=request.config.stash[_SETTINGS].launch_type) as sim:
+    with _simulator(ecs_world, request.config) as sim:
         yield sim
 
 
 @pytest.fixture(scope="session")
 def ecs_session_sim(pytestconfig: pytest.Config) -> Iterator[Simulator]:
     """One started simulator for the session, seeded with the session world (``--ecs-world``)."""
-    from .api import Simulator
-
-    settings = pytestconfig.stash[_SETTINGS]
-    with Simulator(settings.world, launch_type=settings.launch_type) as sim:
+    with _simulator(pytestconfig.stash[_SETTINGS].world, pytestconfig) as sim:
         yield sim

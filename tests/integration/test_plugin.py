@@ -39,26 +39,36 @@ def test_documented_example_runs_two_tests_in_parallel(project: pytest.Pytester)
     result.stdout.fnmatch_lines_random(["*gw0*PASSED*", "*gw1*PASSED*"])
 
 
-def test_failed_assertion_prints_the_diagnosis(project: pytest.Pytester) -> None:
+def test_failures_print_the_diagnosis(project: pytest.Pytester) -> None:
     project.makepyfile(
         """
         import pytest
 
-        @pytest.mark.ecs_world("sample_tasks/secret-on-task-role/world.yaml")
-        def test_expects_success(ecs_sim):
-            ecs_sim.run_task("sample_tasks/secret-on-task-role/taskdef.json").assert_succeeded()
+        pytestmark = pytest.mark.ecs_world("sample_tasks/secret-on-task-role/world.yaml")
+        TASKDEF = "sample_tasks/secret-on-task-role/taskdef.json"
+
+        def test_helper(ecs_sim):
+            ecs_sim.run_task(TASKDEF).assert_succeeded()
+
+        def test_plain_assert(ecs_sim):
+            assert ecs_sim.run_task(TASKDEF).exit_code == 0
         """
     )
     result = project.runpytest_subprocess()
-    result.assert_outcomes(failed=1)
+    result.assert_outcomes(failed=2)
+    denial = "*denied in phase execution: secretsmanager:GetSecretValue on arn:aws:secretsmanager:*"
+    diagnosis = "*was denied to the task execution role `ecsTaskExecutionRole` at task start*"
+    # the helper's AssertionError carries the story
     result.stdout.fnmatch_lines(
         [
             "*AssertionError: the task did not succeed (exit code 2)*",
             "*stopCode TaskFailedToStart*",
-            "*denied in phase execution: secretsmanager:GetSecretValue on arn:aws:secretsmanager:*",
-            "*ecsTaskExecutionRole*",
+            denial,
+            diagnosis,
         ]
     )
+    # a plain assert: the report's "ecs-sim tasks" section tells the same
+    result.stdout.fnmatch_lines(["*_ test_plain_assert _*", "*- ecs-sim tasks -*", denial, diagnosis])
 
 
 ISOLATION_TESTS = """
