@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import secrets
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -41,6 +43,9 @@ from .timeline import Timeline
 
 if TYPE_CHECKING:
     from .api import Simulator
+
+
+_WAIT_SLICE = 0.2  # seconds
 
 
 class RunTaskRefused(Exception):
@@ -127,8 +132,13 @@ class TaskRun:
 
     def wait(self, timeout: float | None = None) -> TaskResult:
         """Wait for STOPPED. Ctrl-C while waiting stops the task (UserInitiated) and waits for the cleanup."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         try:
-            finished = self._done.wait(timeout)
+            # In slices: a signal that lands on another thread reaches the main thread only when it wakes.
+            finished = self._done.wait(_WAIT_SLICE)
+            while not finished and (deadline is None or time.monotonic() < deadline):
+                remaining = _WAIT_SLICE if deadline is None else min(_WAIT_SLICE, deadline - time.monotonic())
+                finished = self._done.wait(max(remaining, 0))
         except KeyboardInterrupt:
             self.stop()
             self._done.wait()
@@ -291,6 +301,7 @@ class TaskRun:
             launch_type=sim.launch_type,
             log_sink=self._on_log_line,
             replace_unhealthy=self._replace_unhealthy,
+            pause=container_spec.pause(ctx, self.containers) if ctx.pause_name else None,
         )
         if self.task.desired_status == "STOPPED":
             self._stop_unstarted()
@@ -302,6 +313,10 @@ class TaskRun:
         sim = self._sim
         assert sim.network is not None
         raw = self.definition.raw
+        # Fargate runs every task in awsvpc mode; EC2 defaults to bridge.
+        network_mode = raw.get("networkMode") or (
+            "awsvpc" if sim.launch_type.value == "FARGATE" else "bridge"
+        )
         return container_spec.TaskContext(
             task_id=self.task_id,
             task_arn=self.task.task_arn,
@@ -319,6 +334,12 @@ class TaskRun:
                 c["name"]: container_spec.docker_name(self.task.family, self.task.revision, c["name"])
                 for c in self.containers
             },
+            network_mode=network_mode,
+            pause_name=(
+                container_spec.pause_docker_name(self.task.family, self.task.revision)
+                if network_mode == "awsvpc" and len(self.containers) > 1
+                else None
+            ),
         )
 
     def _firelens_metadata(self, router: str | None) -> dict[str, str]:
@@ -375,6 +396,15 @@ class TaskRun:
             from_docker_inspect(inspected) if inspected else {"docker_id": container.docker_id or ""}
         )
         from_docker.pop("restart_count", None)
+        network = (
+            self._runtime.network_inspected(container.name) if self._runtime and container.docker_id else None
+        )
+        if network is not None and network is not inspected:  # the pause container holds the network
+            shared = from_docker_inspect(network)
+            from_docker["ports"] = [
+                p for p in shared["ports"] if f"{p.container_port}/{p.protocol}" in container.spec.ports
+            ]
+            from_docker["networks"] = [replace(n, network_mode="awsvpc") for n in shared["networks"]]
         from_docker["known_status"] = container.agent_status.value  # the agent reports its own status
         from_docker["exit_code"] = container.exit_code
         if container.spec.health_check is None:

@@ -68,6 +68,8 @@ class ContainerSpec:
     stop_timeout: int | None = None
     log_driver: str = "json-file"
     log_options: Mapping[str, str] = field(default_factory=dict)
+    # "container:<name>": join that container's network namespace (ports, hosts and aliases are its).
+    network_mode: str | None = None
 
 
 class DockerCreateError(Exception):
@@ -100,9 +102,10 @@ class ContainerDriver:
         self._api.pull(repository, tag=tag or "latest")
 
     def create(self, spec: ContainerSpec) -> str:
+        shared = spec.network_mode is not None  # Docker refuses ports, hosts and aliases then
         host_config = self._api.create_host_config(
-            network_mode=spec.network,
-            port_bindings={p: ("127.0.0.1", h) for p, h in spec.ports.items()} or None,
+            network_mode=spec.network_mode or spec.network,
+            port_bindings=None if shared else {p: ("127.0.0.1", h) for p, h in spec.ports.items()} or None,
             mounts=list(spec.mounts) or None,
             volumes_from=list(spec.volumes_from) or None,
             ulimits=list(spec.ulimits) or None,
@@ -110,16 +113,17 @@ class ContainerDriver:
             cap_add=list(spec.cap_add) or None,
             cap_drop=list(spec.cap_drop) or None,
             read_only=spec.read_only,
-            extra_hosts=dict(spec.extra_hosts) or None,
+            extra_hosts=None if shared else dict(spec.extra_hosts) or None,
             mem_limit=f"{spec.memory_mib}m" if spec.memory_mib else None,
             mem_reservation=f"{spec.memory_reservation_mib}m" if spec.memory_reservation_mib else None,
             cpu_shares=spec.cpu_shares,
             nano_cpus=spec.nano_cpus,
             log_config=LogConfig(type=spec.log_driver, config=dict(spec.log_options)),
         )
-        networking = self._api.create_networking_config(
-            {spec.network: self._api.create_endpoint_config(aliases=list(spec.aliases) or None)}
-        )
+        networking = None
+        if not shared:
+            endpoint = self._api.create_endpoint_config(aliases=list(spec.aliases) or None)
+            networking = self._api.create_networking_config({spec.network: endpoint})
         try:
             created = self._api.create_container(
                 image=spec.image,
@@ -129,10 +133,12 @@ class ContainerDriver:
                 environment=dict(spec.environment),
                 working_dir=spec.working_dir,
                 user=spec.user or "",
-                hostname=spec.hostname,
+                hostname=None if shared else spec.hostname,
                 labels=dict(spec.labels),
                 # docker-py appends "/tcp" to a plain string: give (port, protocol) pairs.
-                ports=[(int(p.split("/")[0]), p.split("/")[1]) for p in spec.ports] or None,
+                ports=None
+                if shared
+                else [(int(p.split("/")[0]), p.split("/")[1]) for p in spec.ports] or None,
                 host_config=host_config,
                 networking_config=networking,
                 healthcheck=spec.health_check.to_docker() if spec.health_check else None,

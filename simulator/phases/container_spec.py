@@ -44,11 +44,46 @@ class TaskContext:
     task_cpu: int | None = None  # task-level cpu units
     task_memory: int | None = None  # task-level MiB
     docker_names: Mapping[str, str] | None = None  # container name -> Docker name, for volumesFrom
+    network_mode: str = "awsvpc"
+    # awsvpc with several containers: the Docker name of the task's pause container, whose network
+    # namespace they all join (they reach each other on localhost, as on Fargate).
+    pause_name: str | None = None
 
 
 def docker_name(family: str, revision: int, container: str) -> str:
     """The agent's naming: ecs-<family>-<revision>-<container>-<20 hex digits>."""
     return f"ecs-{family}-{revision}-{container}-{secrets.token_hex(10)}"
+
+
+PAUSE_CONTAINER = "~internal~ecs~pause"  # the agent's name for it
+PAUSE_IMAGE = "ecs-sim/busybox:latest"
+
+
+def pause_docker_name(family: str, revision: int) -> str:
+    return docker_name(family, revision, "internalecspause")
+
+
+def pause(ctx: TaskContext, definitions: Sequence[Mapping[str, Any]]) -> ContainerSpec:
+    """The container that holds an awsvpc task's network namespace: the task's published ports and host
+    entries are its own. It only sleeps, and is killed (not stopped) after the task's containers."""
+    assert ctx.pause_name is not None
+    return ContainerSpec(
+        name=ctx.pause_name,
+        image=PAUSE_IMAGE,
+        labels={**ctx.owner_labels, **ecs_labels({"name": PAUSE_CONTAINER}, ctx)},
+        network=ctx.network,
+        command=["sleep", "2147483647"],
+        ports={key: port for d in definitions for key, port in _ports(d).items()},
+        extra_hosts={h["hostname"]: h["ipAddress"] for d in definitions for h in d.get("extraHosts", [])},
+    )
+
+
+def _ports(definition: Mapping[str, Any]) -> dict[str, int | None]:
+    return {
+        f"{p['containerPort']}/{p.get('protocol', 'tcp')}": p.get("hostPort") or None
+        for p in definition.get("portMappings", [])
+        if "containerPort" in p
+    }
 
 
 def task_volume_name(task_id: str, volume: str) -> str:
@@ -193,7 +228,9 @@ def build(
         image=image,
         labels={**ctx.owner_labels, **ecs_labels(definition, ctx)},
         network=ctx.network,
-        aliases=(name,),
+        # awsvpc has no container-name DNS (and one simulator network serves every task); bridge mode does.
+        aliases=() if ctx.network_mode == "awsvpc" else (name,),
+        network_mode=f"container:{ctx.pause_name}" if ctx.pause_name else None,
         environment=env,
         command=command,
         entrypoint=entrypoint,
@@ -201,11 +238,7 @@ def build(
         user=definition.get("user"),
         hostname=definition.get("hostname"),
         **_limits(definition, ctx),
-        ports={
-            f"{p['containerPort']}/{p.get('protocol', 'tcp')}": p.get("hostPort") or None
-            for p in definition.get("portMappings", [])
-            if "containerPort" in p
-        },
+        ports=_ports(definition),
         mounts=container_mounts,
         volumes_from=volumes_from(definition, ctx),
         ulimits=[

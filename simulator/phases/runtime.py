@@ -96,10 +96,15 @@ class TaskRuntime:
         launch_type: LaunchType = LaunchType.FARGATE,
         log_sink: LogSink | None = None,
         replace_unhealthy: bool = False,
+        pause: ContainerSpec | None = None,
     ) -> None:
         """``replace_unhealthy``: the task belongs to a service, whose scheduler stops a task with an
-        unhealthy essential container; a task started by RunTask keeps running whatever its health."""
+        unhealthy essential container; a task started by RunTask keeps running whatever its health.
+        ``pause``: the container whose network namespace the containers join (started first)."""
         self.task = task
+        self._pause = pause
+        self._pause_id: str | None = None
+        self._pause_inspected: dict[str, Any] | None = None
         self.containers = {c.name: c for c in containers}
         self._driver = driver
         self._launch = launch_type
@@ -113,12 +118,39 @@ class TaskRuntime:
     def run(self) -> None:
         """Start, supervise and stop every container; returns when all are STOPPED and removed."""
         try:
-            self._supervise()
+            if self._start_pause():
+                self._supervise()
         finally:
             self._stop_all()
             for thread in self._threads:
                 thread.join(timeout=5)
             self._remove_all()
+
+    def _start_pause(self) -> bool:
+        if self._pause is None:
+            return True
+        try:
+            self._pause_id = self._driver.create(self._pause)
+            self._driver.start(self._pause_id)
+        except (DockerCreateError, DockerStartError) as err:
+            reason = (
+                failures.container_create_failed(str(err))
+                if isinstance(err, DockerCreateError)
+                else failures.container_start_failed(self._launch, str(err))
+            )
+            for container in self.containers.values():
+                self._stopped(container, None, reason)
+            return False
+        return True
+
+    def network_inspected(self, name: str) -> dict[str, Any] | None:
+        """The `docker inspect` that holds a container's network: the pause container's, or its own."""
+        if self._pause_id is None:
+            return self.inspected(name)
+        if self._pause_inspected is None:
+            with contextlib.suppress(Exception):
+                self._pause_inspected = self._driver.inspect(self._pause_id)
+        return self._pause_inspected
 
     def request_stop(self, stop_code: str, reason: str) -> None:
         self.task.request_stop(stop_code, reason)
@@ -184,16 +216,16 @@ class TaskRuntime:
             self._stopped(container, None, failures.container_start_failed(self._launch, str(err)))
             return
         container.started_at = now()
+        # Docker replays a container's output from its start, so following after start loses nothing.
+        self._spawn(self._follow_logs, container)
         if container.ready is not None:
             self._await_ready(container)
+        if container.spec.ports:  # RUNNING comes with its network bindings
+            self._record_network_bindings(container)
         container.agent_status = AgentContainerStatus.RUNNING
         self.task.set_container_status(container.name, ContainerStatus.RUNNING)
         self._update_task_status()
-        # Docker replays a container's output from its start, so following after start loses nothing.
-        self._spawn(self._follow_logs, container)
         self._spawn(self._wait_for_exit, container)
-        if container.spec.ports:
-            self._record_network_bindings(container)
 
     def _await_ready(self, container: RuntimeContainer) -> None:
         assert container.ready is not None
@@ -202,13 +234,14 @@ class TaskRuntime:
             time.sleep(0.01)
 
     def _record_network_bindings(self, container: RuntimeContainer) -> None:
-        inspected = self.inspected(container.name) or {}
+        inspected = self.network_inspected(container.name) or {}
         ports = (inspected.get("NetworkSettings") or {}).get("Ports") or {}
         bindings = [
             NetworkBinding(
                 b["HostIp"], int(key.split("/")[0]), int(b["HostPort"]), key.partition("/")[2] or "tcp"
             )
             for key, values in ports.items()
+            if key in container.spec.ports
             for b in values or []
         ]
         self.task.container(container.name).network_bindings = bindings
@@ -317,6 +350,9 @@ class TaskRuntime:
             if container.docker_id:
                 with contextlib.suppress(Exception):
                     self._driver.remove(container.docker_id)
+        if self._pause_id:  # last: it holds the others' network
+            with contextlib.suppress(Exception):
+                self._driver.remove(self._pause_id)
 
     def _spawn(
         self, target: Callable[[RuntimeContainer], None], container: RuntimeContainer

@@ -285,7 +285,12 @@ def test_ctrl_c_is_a_user_initiated_stop(tmp_path) -> None:
         if "task RUNNING" in line:
             break
     process.send_signal(signal.SIGINT)
-    out, _ = process.communicate(timeout=60)
+    try:
+        out, _ = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, err = process.communicate()
+        raise AssertionError(f"no stop after SIGINT; stderr: {err}") from None
     task = json.loads(out)["task"]
     assert task["stopCode"] == "UserInitiated" and task["stoppedReason"] == "Task stopped by user"
     assert task["lastStatus"] == "STOPPED" and task["containers"][0]["exitCode"] == 137
