@@ -220,8 +220,11 @@ def build(
         image, command, entrypoint = ROUTER_IMAGE, firelens.router_command(), None
         container_mounts += firelens.router_mounts()
         env.update(firelens.router_environment(all_definitions, firelens_metadata or {}))
-    elif firelens is not None and uses_firelens(definition):
-        log_driver, log_options = "fluentd", firelens.app_log_options(name)
+    elif firelens is not None:
+        if ctx.network_mode == "awsvpc":
+            env.update(firelens.app_environment())
+        if uses_firelens(definition):
+            log_driver, log_options = "fluentd", firelens.app_log_options(name)
     names = ctx.docker_names or {}
     return ContainerSpec(
         name=names.get(name) or docker_name(ctx.family, ctx.revision, name),

@@ -84,6 +84,10 @@ class FireLens:
             "tag": tag(container, self.task_id),
         }
 
+    def app_environment(self) -> dict[str, str]:
+        """What the agent adds to every container of an awsvpc task with FireLens, for Fluent clients."""
+        return {"FLUENT_HOST": "127.0.0.1", "FLUENT_PORT": "24224"}
+
     def router_ready(self) -> bool:
         """The router listens: its socket exists in the shared directory."""
         return (self.socket_dir / "fluent.sock").exists()

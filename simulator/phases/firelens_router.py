@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import signal
 import socket
 import struct
@@ -26,6 +27,7 @@ import uuid
 from typing import Any
 
 SOCKET_PATH = "/var/run/fluent.sock"
+TCP_PORT = 24224
 FLUSH_SECONDS = 1.0
 DRAIN_QUIET_SECONDS = 0.3
 DRAIN_MAX_SECONDS = 4.0
@@ -240,32 +242,43 @@ class Router:
             self.flush()
 
 
+def _listeners() -> list[socket.socket]:
+    """Fluent Bit's forward inputs as FireLens configures them: the Unix socket the log drivers use, and
+    TCP 24224 for applications that log with a Fluent client (FLUENT_HOST/FLUENT_PORT)."""
+    if os.path.exists(SOCKET_PATH):
+        os.unlink(SOCKET_PATH)
+    unix = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    unix.bind(SOCKET_PATH)
+    os.chmod(SOCKET_PATH, 0o777)
+    tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    tcp.bind(("0.0.0.0", TCP_PORT))
+    for listener in (unix, tcp):
+        listener.listen(64)
+    return [unix, tcp]
+
+
 def main() -> int:
     # Listen first: the task's other containers start once the socket exists (importing boto3 takes a second).
     stopping = threading.Event()
-    if os.path.exists(SOCKET_PATH):
-        os.unlink(SOCKET_PATH)
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     signal.signal(signal.SIGTERM, lambda signum, frame: stopping.set())
     signal.signal(signal.SIGINT, lambda signum, frame: stopping.set())
-    server.bind(SOCKET_PATH)
-    os.chmod(SOCKET_PATH, 0o777)
-    server.listen(64)
-    server.settimeout(0.1)
+    listeners = _listeners()
     router = Router(json.loads(os.environ.get("ECS_SIM_FIRELENS_CONFIG", "{}")), stopping)
     threading.Thread(target=router.flush_loop, daemon=True).start()
-    print(f"[ info] [ecs-sim firelens] listening on {SOCKET_PATH} for {sorted(router.outputs)}", flush=True)
+    print(
+        f"[ info] [ecs-sim firelens] listening on {SOCKET_PATH} and :{TCP_PORT} for {sorted(router.outputs)}",
+        flush=True,
+    )
     readers: list[threading.Thread] = []
     stopped_at = None
     while True:
-        try:
-            connection, _ = server.accept()
-            connection.settimeout(None)
+        ready, _, _ = select.select(listeners, [], [], 0.1)
+        for listener in ready:
+            connection, _ = listener.accept()
             reader = threading.Thread(target=router.receive, args=(connection,), daemon=True)
             reader.start()
             readers.append(reader)
-        except TimeoutError:
-            pass
         if stopping.is_set():
             # SIGTERM comes once the app containers have stopped (they depend on the router): drain what
             # their log drivers still send (they close their connections when done), then flush.

@@ -96,7 +96,7 @@ def test_container_v4(metadata) -> None:
     for stamp in ("CreatedAt", "StartedAt"):
         datetime.fromisoformat(container[stamp].replace("Z", "+00:00"))
     network = container["Networks"][0]
-    assert network["NetworkMode"] and network["IPv4Addresses"][0].startswith("169.254.")
+    assert network["NetworkMode"] == "awsvpc" and network["IPv4Addresses"][0].startswith("169.254.")
     port = container["Ports"][0]
     assert port["ContainerPort"] == 8080 and port["HostIp"] == "127.0.0.1" and port["HostPort"] > 0
 

@@ -208,3 +208,36 @@ def test_run_task_overrides(sim: Simulator) -> None:
     assert out == {"role": "arn:aws:iam::111122223333:role/role-b", "greeting": "hello", "argv": "b"}
     container = result.to_json()["task"]["containers"][0]
     assert container["memory"] == "300" and container["cpu"] == "64"
+
+
+def test_awsvpc_containers_share_localhost_and_see_no_other_task(sim: Simulator) -> None:
+    client_script = (
+        "import socket, time, urllib.request\n"
+        "for _ in range(100):\n"
+        "    try:\n"
+        "        print(urllib.request.urlopen('http://127.0.0.1:8081/', timeout=2).read().decode().strip()); break\n"
+        "    except OSError:\n"
+        "        time.sleep(0.1)\n"
+        "try:\n"
+        "    socket.gethostbyname('server'); print('server resolves')\n"
+        "except OSError:\n"
+        "    print('no container-name DNS')\n"
+    )
+    result = sim.run_task(
+        taskdef(
+            {
+                "name": "server",
+                "image": "ecs-sim/python:latest",
+                "essential": False,
+                "command": [
+                    "sh",
+                    "-c",
+                    "mkdir -p /srv && echo from localhost > /srv/index.html && "
+                    "exec python3 -m http.server 8081 --directory /srv",
+                ],
+                "stopTimeout": 1,
+            },
+            {"name": "client", "image": "ecs-sim/python:latest", "command": ["python3", "-c", client_script]},
+        )
+    )
+    assert result.logs("client").splitlines() == ["from localhost", "no container-name DNS"], result.to_json()

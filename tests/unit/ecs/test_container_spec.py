@@ -93,6 +93,7 @@ def test_firelens_wiring(tmp_path: Path) -> None:
         firelens=firelens,
     )
     assert app.log_driver == "fluentd"
+    assert app.environment["FLUENT_HOST"] == "127.0.0.1" and app.environment["FLUENT_PORT"] == "24224"
     assert app.log_options == {
         "fluentd-address": f"unix://{tmp_path}/fluent.sock",
         "fluentd-async-connect": "true",
