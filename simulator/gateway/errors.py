@@ -102,6 +102,11 @@ class Problem(Enum):
         Rendering("MalformedQueryString", 400, "The request body could not be read."),
         Rendering("MalformedXML", 400, "The XML you provided was not well-formed."),
     )
+    INVALID_PARAMETERS = (
+        Rendering("ValidationException", 400, "The request parameters are not valid."),
+        Rendering("ValidationError", 400, "The request parameters are not valid."),
+        Rendering("InvalidArgument", 400, "The request parameters are not valid."),
+    )
     TOO_LARGE = (
         Rendering("RequestEntityTooLargeException", 413, "Request entity too large"),
         Rendering("RequestEntityTooLarge", 413, "Request entity too large"),

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, parse_qsl
 from xml.etree import ElementTree
 
 from botocore.model import OperationModel, ServiceModel
+from botocore.validate import ParamValidator
 
 from .catalog import catalog
 from .errors import GatewayError, Problem
@@ -98,7 +99,20 @@ def _parse_json(model: ServiceModel, request: IncomingRequest) -> ParsedRequest:
     prefix, _, name = target.rpartition(".")
     if prefix != model.metadata.get("targetPrefix") or name not in model.operation_names:
         raise GatewayError(Problem.UNKNOWN_OPERATION, f"The operation {target!r} is not recognised.")
-    return ParsedRequest(model, model.operation_model(name), _json_object(request.body))
+    operation = model.operation_model(name)
+    params = _json_object(request.body)
+    _validate(operation, params)
+    return ParsedRequest(model, operation, params)
+
+
+def _validate(operation: OperationModel, params: dict[str, Any]) -> None:
+    """JSON bodies are the input shape as is: check them against the model before the backend sees them,
+    as the service's front end does (moto answers a wrongly shaped body with a 500)."""
+    if operation.input_shape is None:
+        return
+    report = ParamValidator().validate(params, operation.input_shape)
+    if report.has_errors():
+        raise GatewayError(Problem.INVALID_PARAMETERS, report.generate_report().replace("\n", " "))
 
 
 def _parse_query(model: ServiceModel, request: IncomingRequest) -> ParsedRequest:
@@ -175,6 +189,12 @@ def _json_object(body: bytes) -> dict[str, Any]:
 
 
 def _xml_object(body: bytes) -> dict[str, Any]:
+    if b"<!DOCTYPE" in body or b"<!ENTITY" in body:
+        # S3 does not take document type declarations; refusing them also rules out entity expansion.
+        raise GatewayError(
+            Problem.MALFORMED_BODY,
+            "The XML you provided was not well-formed or did not validate against our published schema",
+        )
     try:
         root = ElementTree.fromstring(body)
     except ElementTree.ParseError as err:
