@@ -385,3 +385,31 @@ def serve(
     except EcsSimError as error:
         _fail(error, debug)
     sys.exit(code)
+
+
+@main.command()
+@click.argument("taskdef")
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False), help="Write the compose file here (default: stdout)."
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+def compose(taskdef: str, output: str | None, debug: bool) -> None:
+    """Derive a docker compose project from TASKDEF whose services get the task role from `ecs-sim serve`.
+    What compose cannot express (secrets, environment files, log routing) is listed on stderr."""
+    from .compose import compose_project, run_hint
+    from .taskdef import load_taskdef
+
+    _, err = _consoles()
+    try:
+        taskdef_path, _world = resolve_task_inputs(taskdef, None)
+        definition = load_taskdef(taskdef_path)
+        project = compose_project(definition)
+    except EcsSimError as error:
+        _fail(error, debug)
+    text = project.to_yaml(run_hint(definition, output or "docker-compose.yml"))
+    if output:
+        Path(output).write_text(text)
+    else:
+        sys.stdout.write(text)
+    for note in project.notes:
+        err.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
