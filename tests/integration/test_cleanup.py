@@ -169,8 +169,8 @@ def test_kill_9_leftovers_are_reaped_at_the_next_start(client, tmp_path: Path) -
     finally:
         process.kill()  # SIGKILL: no handler runs
         process.communicate(timeout=30)
-    left = of_process(client, process.pid)
-    assert left["containers"] and left["networks"] and rules_of(network), left
+    # Its container, network and rules are left now (unless a simulator of a parallel test, starting
+    # meanwhile, reaped them already: the same guarantee). The next start must reap them.
     with Simulator(WORLD):
         pass
     assert nothing(of_process(client, process.pid)), of_process(client, process.pid)
