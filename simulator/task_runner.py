@@ -7,7 +7,6 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -27,9 +26,8 @@ from .ecs.lifecycle import ContainerStatus, TaskStatus
 from .ecs.task_record import ContainerRecord, TaskRecord
 from .ecs.trust import ecs_can_assume, unable_to_assume_message
 from .endpoints.credentials import TaskCredentials
-from .endpoints.docker_inspect import from_docker_inspect
-from .endpoints.metadata import ContainerMetadata, ContainerView, TaskMetadata
-from .phases import container_spec, firelens
+from .endpoints.metadata import ContainerView
+from .phases import container_spec, firelens, task_metadata
 from .phases.log_shipping import LogShipper
 from .phases.runtime import RuntimeContainer, TaskRuntime
 from .phases.task_start.driver import run_task_start
@@ -365,62 +363,8 @@ class TaskRun:
 
     # --- task metadata (TMDE v3/v4) -----------------------------------------------------------
     def _view(self, container: RuntimeContainer) -> ContainerView:
-        runtime = self._runtime
-        containers = list(runtime.containers.values()) if runtime else [container]
-        task = TaskMetadata(
-            cluster=self._sim.cluster,
-            task_arn=self.task.task_arn,
-            family=self.task.family,
-            revision=str(self.task.revision),
-            known_status=self.task.last_status.value,
-            desired_status=self.task.desired_status,
-            containers=[self._container_metadata(c) for c in containers if c.docker_id],
-            cpu=(task_cpu_units(str(self.task.cpu)) or 0) / 1024 if self.task.cpu else 0.0,
-            memory=(task_memory_mib(str(self.task.memory)) or 0) if self.task.memory else 0,
-            pull_started_at=self.task.timestamps.get("pullStartedAt"),
-            pull_stopped_at=self.task.timestamps.get("pullStoppedAt"),
-            execution_stopped_at=self.task.timestamps.get("executionStoppedAt"),
-            availability_zone=f"{self._sim.world.region}a",
-            launch_type=self.task.launch_type,
-            task_tags={t["key"]: t["value"] for t in self.task.tags},
-        )
-        return ContainerView(self._container_metadata(container), task)
-
-    def _container_metadata(self, container: RuntimeContainer) -> ContainerMetadata:
-        """Task state plus `docker inspect`, as the agent fills its v4 container response."""
-        record = self.task.container(container.name)
-        definition = container.definition
-        log = definition.get("logConfiguration") or {}
-        inspected = self._runtime.inspected(container.name) if self._runtime and container.docker_id else None
-        from_docker = (
-            from_docker_inspect(inspected) if inspected else {"docker_id": container.docker_id or ""}
-        )
-        from_docker.pop("restart_count", None)
-        network = (
-            self._runtime.network_inspected(container.name) if self._runtime and container.docker_id else None
-        )
-        if network is not None and network is not inspected:  # the pause container holds the network
-            shared = from_docker_inspect(network)
-            from_docker["ports"] = [
-                p for p in shared["ports"] if f"{p.container_port}/{p.protocol}" in container.spec.ports
-            ]
-            from_docker["networks"] = [replace(n, network_mode="awsvpc") for n in shared["networks"]]
-        from_docker["known_status"] = container.agent_status.value  # the agent reports its own status
-        from_docker["exit_code"] = container.exit_code
-        if container.spec.health_check is None:
-            from_docker["health"] = None
-        return ContainerMetadata(
-            name=container.name,
-            docker_name=container.spec.name,
-            image=record.image,
-            image_id=from_docker.pop("image_id", "") or record.image_digest or "",
-            desired_status=container.desired,
-            cpu=int(definition.get("cpu") or 0),
-            memory=int(definition.get("memory") or 0),
-            log_driver=log.get("logDriver", ""),
-            log_options=dict(log.get("options") or {}),
-            container_arn=record.container_arn,
-            **{k: v for k, v in from_docker.items() if k != "docker_name"},
+        return task_metadata.view(
+            self.task, self._runtime, container, cluster=self._sim.cluster, region=self._sim.world.region
         )
 
     # --- the end ------------------------------------------------------------------------------
