@@ -44,7 +44,9 @@ class ContainerSpec:
     image: str
     labels: Mapping[str, str]
     network: str
-    aliases: Sequence[str] = ()
+    links: Mapping[str, str] = field(
+        default_factory=dict
+    )  # Docker name -> alias, seen by this container only
     environment: Mapping[str, str] = field(default_factory=dict)
     command: Sequence[str] | None = None
     entrypoint: Sequence[str] | None = None
@@ -68,7 +70,7 @@ class ContainerSpec:
     stop_timeout: int | None = None
     log_driver: str = "json-file"
     log_options: Mapping[str, str] = field(default_factory=dict)
-    # "container:<name>": join that container's network namespace (ports, hosts and aliases are its).
+    # "container:<name>": join that container's network namespace (ports and hosts are its).
     network_mode: str | None = None
 
 
@@ -102,7 +104,7 @@ class ContainerDriver:
         self._api.pull(repository, tag=tag or "latest")
 
     def create(self, spec: ContainerSpec) -> str:
-        shared = spec.network_mode is not None  # Docker refuses ports, hosts and aliases then
+        shared = spec.network_mode is not None  # Docker refuses ports, hosts and links then
         host_config = self._api.create_host_config(
             network_mode=spec.network_mode or spec.network,
             port_bindings=None if shared else {p: ("127.0.0.1", h) for p, h in spec.ports.items()} or None,
@@ -122,7 +124,7 @@ class ContainerDriver:
         )
         networking = None
         if not shared:
-            endpoint = self._api.create_endpoint_config(aliases=list(spec.aliases) or None)
+            endpoint = self._api.create_endpoint_config(links=dict(spec.links) or None)
             networking = self._api.create_networking_config({spec.network: endpoint})
         try:
             created = self._api.create_container(

@@ -169,6 +169,17 @@ def volumes_from(definition: Mapping[str, Any], ctx: TaskContext) -> list[str]:
     ]
 
 
+def links(definition: Mapping[str, Any], ctx: TaskContext) -> dict[str, str]:
+    """``links`` ("name" or "name:alias") -> {Docker name: alias}."""
+    names = ctx.docker_names or {}
+    out = {}
+    for link in definition.get("links", []):
+        target, _, alias = link.partition(":")
+        if target in names:
+            out[names[target]] = alias or target
+    return out
+
+
 def health_check(definition: Mapping[str, Any]) -> HealthCheckSpec | None:
     health = definition.get("healthCheck")
     if not health:
@@ -231,8 +242,9 @@ def build(
         image=image,
         labels={**ctx.owner_labels, **ecs_labels(definition, ctx)},
         network=ctx.network,
-        # awsvpc has no container-name DNS (and one simulator network serves every task); bridge mode does.
-        aliases=() if ctx.network_mode == "awsvpc" else (name,),
+        # No container-name DNS (one simulator network serves every task): bridge mode's `links` are
+        # per-container aliases, as on an EC2 instance.
+        links=links(definition, ctx),
         network_mode=f"container:{ctx.pause_name}" if ctx.pause_name else None,
         environment=env,
         command=command,

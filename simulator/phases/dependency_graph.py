@@ -30,6 +30,7 @@ class Node:
     start_timeout: float | None = None  # its own startTimeout: what its dependents wait for at most
     depends_on: Sequence[Mapping[str, str]] = ()
     volumes_from: Sequence[str] = ()  # implicit: a volumesFrom source must be created first
+    links: Sequence[str] = ()  # implicit: a linked container must be running first (onSteadyStateIsResolved)
 
     def __str__(self) -> str:
         # container.go String(): name(image) (KNOWN->DESIRED) - Exit: N
@@ -111,12 +112,14 @@ def verdict(target: Node, nodes: Mapping[str, Node], now: datetime) -> str:
             )
         if not _resolves(dependency, condition):
             blocked = True
-    for source in target.volumes_from:
-        source_node = nodes.get(source)
-        if source_node is not None and not _at_least(source_node.known, AgentContainerStatus.CREATED):
-            if source_node.has_not_and_will_not_start:
+    implicit = [(name, AgentContainerStatus.CREATED) for name in target.volumes_from]
+    implicit += [(name, AgentContainerStatus.RUNNING) for name in target.links]
+    for name, needed in implicit:
+        source = nodes.get(name)
+        if source is not None and not _at_least(source.known, needed):
+            if source.has_not_and_will_not_start:
                 return (
-                    f"dependency graph: failed to resolve container ordering dependency [{source_node}] for "
+                    f"dependency graph: failed to resolve container ordering dependency [{source}] for "
                     f"target [{target}] because dependency will never start"
                 )
             blocked = True
@@ -131,7 +134,7 @@ def shutdown_stages(running: Sequence[str], nodes: Mapping[str, Node]) -> list[l
     while remaining:
         needed = {
             dependency.get("containerName") for name in remaining for dependency in nodes[name].depends_on
-        } | {source for name in remaining for source in nodes[name].volumes_from}
+        } | {other for name in remaining for other in (*nodes[name].volumes_from, *nodes[name].links)}
         stage = [name for name in remaining if name not in needed] or list(remaining)  # a cycle: all at once
         stages.append(stage)
         remaining = [name for name in remaining if name not in stage]

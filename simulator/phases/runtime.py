@@ -83,6 +83,7 @@ class RuntimeContainer:
             start_timeout=self.definition.get("startTimeout"),
             depends_on=tuple(self.definition.get("dependsOn") or ()),
             volumes_from=tuple(v["sourceContainer"] for v in self.definition.get("volumesFrom") or ()),
+            links=tuple(link.split(":")[0] for link in self.definition.get("links") or ()),
         )
 
 

@@ -241,3 +241,50 @@ def test_awsvpc_containers_share_localhost_and_see_no_other_task(sim: Simulator)
         )
     )
     assert result.logs("client").splitlines() == ["from localhost", "no container-name DNS"], result.to_json()
+
+
+def test_bridge_links_are_seen_only_by_the_linking_container() -> None:
+    # Embedded moto keeps one state per process: this second simulator gets its own account.
+    with Simulator({**WORLD, "account": "444455556666"}, launch_type="EC2") as ec2:
+        result = ec2.run_task(
+            {
+                "family": "bridge",
+                "requiresCompatibilities": ["EC2"],
+                "networkMode": "bridge",
+                "containerDefinitions": [
+                    {
+                        "name": "db",
+                        "image": BUSYBOX,
+                        "essential": False,
+                        "memory": 64,
+                        "command": ["sleep", "300"],
+                        "stopTimeout": 1,
+                    },
+                    {
+                        "name": "web",
+                        "image": BUSYBOX,
+                        "memory": 64,
+                        "links": ["db:database"],
+                        "command": [
+                            "sh",
+                            "-c",
+                            "ping -c1 -W1 database >/dev/null && echo linked; "
+                            "ping -c1 -W1 db >/dev/null 2>&1 && echo db-resolves || echo no-db-name",
+                        ],
+                    },
+                    {
+                        "name": "other",
+                        "image": BUSYBOX,
+                        "essential": False,
+                        "memory": 64,
+                        "command": [
+                            "sh",
+                            "-c",
+                            "ping -c1 -W1 database >/dev/null 2>&1 && echo sees-link || echo isolated",
+                        ],
+                    },
+                ],
+            }
+        )
+    assert result.logs("web").splitlines() == ["linked", "no-db-name"], result.to_json()
+    assert result.logs("other") == "isolated"

@@ -99,3 +99,9 @@ def test_shutdown_stops_dependents_first() -> None:
         "web": node("web", S.RUNNING, depends_on=({"containerName": "api", "condition": "START"},)),
     }
     assert shutdown_stages(["db", "api", "web"], nodes) == [["web"], ["api"], ["db"]]
+
+
+def test_links_wait_for_a_running_target() -> None:
+    target = node("web", links=("db",))
+    assert verdict(target, {"web": target, "db": node("db", S.CREATED)}, NOW) == WAIT
+    assert verdict(target, {"web": target, "db": node("db", S.RUNNING)}, NOW) == READY
