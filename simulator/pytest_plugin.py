@@ -10,7 +10,9 @@ Fixtures (each overridable in a conftest.py or test module):
   run in parallel with ``pytest -n`` (each xdist worker is a process with its own backend).
 - ``ecs_session_sim``: one simulator for the whole session (per xdist worker), seeded with the session
   world (``--ecs-world``): no start-up cost per test. Each task's result and denials stay its own, but
-  what tasks change in AWS (objects written, secrets rotated) is seen by later tests.
+  what tasks change in AWS (objects written, secrets rotated) is seen by later tests. moto keeps one
+  state per account in a process, so while an ``ecs_sim`` test uses the same account the session
+  simulator is stopped; it starts again, freshly seeded, before the next test that uses it.
 
 Assertions that fail with the diagnosis: ``result.assert_denied(action, phase=)``,
 ``assert_not_denied()``, ``assert_stopped_with(code)``, ``assert_succeeded()`` (see ``TaskResult``).
@@ -50,6 +52,26 @@ _SETTINGS = pytest.StashKey[_Settings]()
 _RUNS = pytest.StashKey[list["TaskRun"]]()  # tasks started by the test running now
 
 
+@dataclass
+class _SessionSim:
+    sim: Simulator | None = None
+    suspended: bool = False
+
+    def make_room_for(self, account: str) -> None:
+        """Stop the session simulator when it holds ``account``, which a test's own simulator needs."""
+        if self.sim is not None and not self.suspended and self.sim.world.account == account:
+            self.sim.stop()
+            self.suspended = True
+
+    def resume(self) -> None:
+        if self.sim is not None and self.suspended:
+            self.sim.start()
+            self.suspended = False
+
+
+_SESSION_SIM = pytest.StashKey[_SessionSim]()
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("ecs-sim", "ecs-sim (local Amazon ECS tasks)")
     group.addoption(
@@ -86,6 +108,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if launch_type not in LAUNCH_TYPES:
         raise pytest.UsageError(f"ecs-sim: ecs_launch_type must be FARGATE or EC2, not {launch_type!r}")
     config.stash[_SETTINGS] = _Settings(world.resolve() if world else None, launch_type)
+    config.stash[_SESSION_SIM] = _SessionSim()
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -99,6 +122,8 @@ def pytest_report_header(config: pytest.Config) -> str:
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     item.config.stash[_RUNS] = []
+    if "ecs_session_sim" in getattr(item, "fixturenames", ()):
+        item.config.stash[_SESSION_SIM].resume()
 
 
 @pytest.hookimpl(wrapper=True)
@@ -145,12 +170,19 @@ def ecs_world(request: pytest.FixtureRequest) -> Any:
 @pytest.fixture
 def ecs_sim(request: pytest.FixtureRequest, ecs_world: Any) -> Iterator[Simulator]:
     """A started simulator seeded with ``ecs_world``, for this test only."""
-    with _simulator(ecs_world, request.config) as sim:
+    sim = _simulator(ecs_world, request.config)
+    request.config.stash[_SESSION_SIM].make_room_for(sim.world.account)
+    with sim:
         yield sim
 
 
 @pytest.fixture(scope="session")
 def ecs_session_sim(pytestconfig: pytest.Config) -> Iterator[Simulator]:
     """One started simulator for the session, seeded with the session world (``--ecs-world``)."""
+    session = pytestconfig.stash[_SESSION_SIM]
     with _simulator(pytestconfig.stash[_SETTINGS].world, pytestconfig) as sim:
-        yield sim
+        session.sim = sim
+        try:
+            yield sim
+        finally:
+            session.sim = None

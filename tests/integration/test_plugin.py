@@ -75,27 +75,37 @@ ISOLATION_TESTS = """
 import pytest
 
 WORLD = {"account": "111122223333", "s3_buckets": {"shared": {"objects": {"seed.txt": "seeded"}}}}
+SESSION_SIMS = []
 
 
 def keys(sim):
     return sorted(o["Key"] for o in sim.client("s3").list_objects_v2(Bucket="shared").get("Contents", []))
 
 
+def secrets(sim):
+    return {s["Name"] for s in sim.client("secretsmanager").list_secrets()["SecretList"]}
+
+
+def test_1_session_sim(ecs_session_sim, ecs_world):
+    assert str(ecs_world).endswith("asm-json-key/world.yaml")  # --ecs-world is the default world
+    SESSION_SIMS.append(ecs_session_sim)
+    ecs_session_sim.client("secretsmanager").create_secret(Name="made-by-test-1", SecretString="x")
+    assert "made-by-test-1" in secrets(ecs_session_sim)
+
+
 @pytest.mark.parametrize("name", ["first", "second"])
 @pytest.mark.ecs_world(WORLD)
-def test_sees_only_its_own_writes(ecs_sim, name):
-    assert keys(ecs_sim) == ["seed.txt"]  # the same account as the other test, yet a fresh world
+def test_2_fresh_world(ecs_sim, name):
+    # the session world's account too, yet each test starts from the world as written
+    assert keys(ecs_sim) == ["seed.txt"]
     ecs_sim.client("s3").put_object(Bucket="shared", Key=name, Body=b"x")
     assert keys(ecs_sim) == [name, "seed.txt"]
 
 
-def test_session_sim_is_shared(ecs_session_sim, request):
-    assert ecs_session_sim is request.getfixturevalue("ecs_session_sim")
-    assert ecs_session_sim.world.roles["ecsTaskExecutionRole"]
-
-
-def test_world_file_option_seeds_the_session_world(ecs_world):
-    assert str(ecs_world).endswith("asm-json-key/world.yaml")
+def test_3_session_sim_again(ecs_session_sim):
+    assert ecs_session_sim is SESSION_SIMS[0]
+    # it made room for test_2's account and started again, seeded afresh
+    assert secrets(ecs_session_sim) == {"app/db"}
 """
 
 
