@@ -34,6 +34,7 @@ from .iam import evaluate
 from .iam.model import AuthzRequest, Decision, PolicySet, Principal
 from .iam.principals import principal_from_arn
 from .phases.task_start.units import StartUnit
+from .result import TaskResult
 from .sessions import Session, SessionRegistry
 from .startstop import StartStop
 from .task_runner import TaskRun
@@ -154,8 +155,12 @@ class Simulator(StartStop):
         overrides: Mapping[str, Any] | None = None,
         log_sink: Callable[[str, str], None] | None = None,
         on_event: Callable[[str, Any], None] | None = None,
-    ) -> Any:
-        """Run a task to completion and return its ``TaskResult``."""
+    ) -> TaskResult:
+        """Run a task to completion (RunTask, both phases, STOPPED) and return its ``TaskResult``.
+
+        ``taskdef``: a task definition file, a dict (RegisterTaskDefinition input or describe output) or a
+        ``TaskDefinition``; ``overrides``: RunTask's ``overrides``; ``log_sink(container, line)`` gets every
+        log line as it is written; ``on_event(kind, payload)`` every status change."""
         return self.start_task(taskdef, overrides=overrides, log_sink=log_sink, on_event=on_event).wait()
 
     def start_task(
