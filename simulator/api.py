@@ -17,18 +17,23 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import docker
+import requests
+from docker.errors import APIError, DockerException, NotFound
 
 from .backend import make_backend
 from .backend.base import Backend
 from .diagnosis import PHASE_EXECUTION, PHASE_RUNTIME, WHY_RUNTIME, Denial, diagnose
+from .docker import iptables
 from .docker.client import docker_client
 from .docker.containers import ContainerDriver
-from .docker.labels import new_owner_id
-from .docker.network import CREDENTIALS_PORT, GATEWAY_PORT, TaskNetwork
+from .docker.labels import OWNER, new_owner_id
+from .docker.network import CREDENTIALS_PORT, GATEWAY_PORT, NETWORK_PREFIX, TaskNetwork, remove_network
 from .docker.reaper import reap_leftovers
 from .ecs.failures import LaunchType
 from .ecs.lifecycle import TaskStatus
 from .endpoints.server import EndpointServer
+from .errors import EcsSimError
 from .gateway import DecisionRecord, Gateway
 from .iam import evaluate
 from .iam.model import AuthzRequest, Decision, PolicySet, Principal
@@ -126,6 +131,9 @@ class Simulator(StartStop):
         assert self.gateway is not None
         client = docker_client()
         self._stack.callback(client.close)
+        # Runs after everything below is removed: a Ctrl-C can land between Docker creating an object
+        # and its owner recording it, and such an object must not outlive this simulator either.
+        self._stack.callback(_remove_owned, client, self.owner_id)
         reap_leftovers(client)
         self.driver = ContainerDriver(client)
         self.endpoints = self._stack.enter_context(EndpointServer())
@@ -297,6 +305,25 @@ class Simulator(StartStop):
             other_role_allows=other_allows,
             deciding=[s.label() for s in record.decision.statements],
         )
+
+
+def _remove_owned(client: docker.DockerClient, owner_id: str) -> None:
+    """Remove whatever Docker objects and NAT rules of simulator ``owner_id`` are still there."""
+    owned = {"label": [f"{OWNER}={owner_id}"]}
+    # Best effort: at stop, an engine gone away must not hide the error being raised; the reaper at
+    # the next start is the backstop.
+    with contextlib.suppress(DockerException, requests.RequestException, EcsSimError):
+        for container in client.containers.list(all=True, filters=owned):
+            with contextlib.suppress(NotFound, APIError):
+                container.remove(force=True, v=True)
+        for network in client.networks.list(filters=owned):
+            remove_network(client, network.id)
+        for volume in client.volumes.list(filters=owned):
+            with contextlib.suppress(NotFound, APIError):
+                volume.remove(force=True)
+        for rule in iptables.list_owned():
+            if rule.network_name == NETWORK_PREFIX + owner_id:
+                iptables.delete(rule)
 
 
 def _load_world(world: WorldInput) -> World:

@@ -73,6 +73,23 @@ def test_signal_during_phase_two_stops_and_removes_everything(client, tmp_path: 
     assert seconds < 30, f"cleanup took {seconds:.1f} s"  # stopTimeout is 2 s
 
 
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_signal_while_the_simulator_starts_removes_everything(client, tmp_path: Path, signum: int) -> None:
+    """The signal lands as soon as Docker lists the task network: while the simulator is still
+    recording it and adding its NAT rules, before any task."""
+    folder = task_folder(tmp_path, taskdef(container(command=["sleep", "60"])))
+    process = spawn_cli("run", str(folder))
+    try:
+        network = wait_for(lambda: of_process(client, process.pid)["networks"], 60, "the network", 0.005)[0]
+        seconds, stderr = _interrupt(process, signum)
+    finally:
+        process.kill()
+    _assert_clean_exit(process, stderr)
+    assert nothing(of_process(client, process.pid)), of_process(client, process.pid)
+    assert not rules_of(network)
+    assert seconds < 30, f"cleanup took {seconds:.1f} s"
+
+
 def _signal_in_phase_one(client, tmp_path: Path, signum: int, release_after: float) -> float:
     """Signal ``ecs-sim run`` while its image pull hangs; ``release_after`` seconds later the registry
     refuses, so Docker's pull fails then instead of after its own ~25 s. Returns the seconds from the
