@@ -2,9 +2,10 @@
 
 ``start_task`` x N (each returns at once, the task runs on its own thread), then ``wait`` on all;
 compared with one task's wall time, alternately, medians over ``--rounds``. Also the failures (any
-task whose exit code is not 0) and the simulator's memory per task: the peak resident set size
-while N tasks run minus the RSS before, divided by N, sampled every 10 ms from /proc. For reference,
-the Docker floor of the same: N concurrent ``docker run --rm`` vs one. Prints one JSON document.
+task whose exit code is not 0) and the simulator's memory per task: the peak resident set size while
+N tasks run minus the RSS before, divided by N (sampled every 10 ms from /proc), and the RSS per task
+while N ``sleep`` tasks all run at once (stopped by a user stop afterwards). For reference, the Docker
+floor of the same: N concurrent ``docker run --rm`` vs one. Prints one JSON document.
 
 Usage: python bench/bench_scale.py [--tasks 20] [--rounds 3]
 """
@@ -12,6 +13,7 @@ Usage: python bench/bench_scale.py [--tasks 20] [--rounds 3]
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import statistics
 import subprocess
@@ -52,6 +54,22 @@ def _tasks(sim: Simulator, count: int) -> tuple[float, int]:
     return time.perf_counter() - started, sum(1 for r in results if r.exit_code != 0)
 
 
+def _rss_per_running_task(sim: Simulator, count: int) -> float:
+    """KiB of simulator RSS per task while ``count`` tasks are all RUNNING at once (``sleep``)."""
+    gc.collect()
+    before = rss_kib()
+    runs = [sim.start_task(taskdef(command=("sleep", "30"))) for _ in range(count)]
+    deadline = time.monotonic() + 120
+    while any(run.task.last_status.value != "RUNNING" for run in runs) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    during = rss_kib()
+    for run in runs:
+        run.stop()
+    for run in runs:
+        run.wait(timeout=120)
+    return (during - before) / count
+
+
 def _docker(count: int) -> float:
     def one(_: int) -> None:
         subprocess.run(["docker", "run", "--rm", IMAGE, "true"], check=True, capture_output=True)
@@ -87,6 +105,7 @@ def main() -> None:
                     per_task_kib.append((sampler.stop() - before) / args.tasks)
                     many.append(seconds)
                 failures += failed
+        rss_running = _rss_per_running_task(sim, args.tasks)
         rss_after_kib = rss_kib()
     document = {
         "benchmark": f"{args.tasks} concurrent tasks vs 1 task (one warm Simulator)",
@@ -97,6 +116,7 @@ def main() -> None:
         "target_ratio": 4,
         "failures": failures,
         "rss_per_task_kib": round(statistics.median(per_task_kib)),
+        "rss_per_running_task_kib": round(rss_running),
         "rss_at_end_kib": rss_after_kib,
     }
     if not args.no_docker_floor:

@@ -90,6 +90,7 @@ def _summary(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
         },
         "scale_failures": _get(results, "scale", "failures"),
         "scale_rss_per_task_kib": _get(results, "scale", "rss_per_task_kib"),
+        "scale_rss_per_running_task_kib": _get(results, "scale", "rss_per_running_task_kib"),
     }
 
 
