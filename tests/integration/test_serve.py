@@ -13,6 +13,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import boto3
 import docker
@@ -66,6 +67,15 @@ def read_env_file(path: Path) -> dict[str, str]:
         line.split("=", 1) for line in path.read_text().splitlines() if line and not line.startswith("#")
     )
     return dict(pairs)  # type: ignore[arg-type]
+
+
+def invoke(args: list[str]) -> Any:
+    """The CLI in this process; serve turns SIGTERM into Ctrl-C, which must not outlive the call here."""
+    handler = signal.getsignal(signal.SIGTERM)
+    try:
+        return CliRunner().invoke(main, args)
+    finally:
+        signal.signal(signal.SIGTERM, handler)
 
 
 def test_serve_until_sigterm_then_nothing_is_left(tmp_path: Path) -> None:
@@ -185,7 +195,7 @@ def test_command_runs_as_the_task_role_and_denials_are_diagnosed() -> None:
 )
 def test_bad_input_is_one_line_and_leaves_nothing(args: list[str], message: str) -> None:
     network = network_name()
-    result = CliRunner().invoke(main, ["serve", "--world", str(WORLD), "--network-name", network, *args])
+    result = invoke(["serve", "--world", str(WORLD), "--network-name", network, *args])
     assert result.exit_code == EXIT_USAGE, result.output
     assert message in result.output
     assert "Traceback" not in result.output
@@ -195,7 +205,7 @@ def test_bad_input_is_one_line_and_leaves_nothing(args: list[str], message: str)
 def test_role_ecs_cannot_assume_is_refused(tmp_path: Path) -> None:
     world = tmp_path / "world.yaml"
     world.write_text("account: '111122223333'\nroles:\n  untrusted:\n    trust: ec2\n")
-    result = CliRunner().invoke(main, ["serve", "--world", str(world), "--task-role", "untrusted"])
+    result = invoke(["serve", "--world", str(world), "--task-role", "untrusted"])
     assert result.exit_code == EXIT_USAGE, result.output
     assert "ECS was unable to assume the role 'arn:aws:iam::111122223333:role/untrusted'" in result.output
 
