@@ -124,7 +124,13 @@ class Gateway:
         except OSError as err:
             raise EnvironmentProblem(f"gateway cannot listen on {host}:{port}: {err.strerror}") from None
         bound = server.server_address[1]
-        thread = threading.Thread(target=server.serve_forever, name=f"gateway-{host}:{bound}", daemon=True)
+        # A short poll: stop() waits for the serve loop to notice, once per listener.
+        thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"gateway-{host}:{bound}",
+            daemon=True,
+        )
         thread.start()
         with self._lock:
             self._servers.append(server)
