@@ -20,6 +20,7 @@ from test_reliability_support import WORLD, container, taskdef, wait_for
 from simulator.api import Simulator
 from simulator.docker import docker_client
 from simulator.endpoints.registry import new_endpoint_id
+from simulator.sessions import Session
 
 pytestmark = pytest.mark.docker
 
@@ -89,7 +90,7 @@ def _credentials_in(text: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def dumped(client, sim: Simulator) -> tuple[Any, str, list[dict[str, Any]]]:
+def dumped(client, sim: Simulator, issued: dict[str, Session]) -> tuple[Any, str, list[dict[str, Any]]]:
     """One task that dumped everything it can see; its result, the dump and `docker inspect`."""
     run = sim.start_task(taskdef(container(command=["sh", "-c", DUMP])))
     inspected = _inspect_while_running(client, run)
@@ -99,11 +100,27 @@ def dumped(client, sim: Simulator) -> tuple[Any, str, list[dict[str, Any]]]:
     return run, result.logs("app"), inspected
 
 
-def _secrets_of(sim: Simulator, run: Any) -> dict[str, tuple[str, str, str]]:
-    """Every session of ``run`` the simulator made, by phase: (key id, secret, token)."""
+@pytest.fixture(scope="module")
+def issued(sim: Simulator) -> Iterator[dict[str, Session]]:
+    """Every session the simulator hands out from now on, by label (``<task id>/execution|task``)."""
+    sessions: dict[str, Session] = {}
+    assume_role = sim.assume_role
+
+    def recording(role_arn: str, session_name: str, label: str) -> Session:
+        sessions[label] = assume_role(role_arn, session_name, label)
+        return sessions[label]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sim, "assume_role", recording)
+        yield sessions
+
+
+def _secrets_of(issued: dict[str, Session], run: Any) -> dict[str, tuple[str, str, str | None]]:
+    """The sessions of ``run``'s two roles, by phase: (key id, secret, token)."""
     return {
         phase: (session.access_key_id, session.secret_access_key, session.session_token)
-        for phase, session in (("execution", run._execution_session), ("task", run._task_session))
+        for phase in ("execution", "task")
+        for session in (issued[f"{run.task_id}/{phase}"],)
     }
 
 
@@ -114,11 +131,13 @@ def test_no_host_credentials_in_the_container(dumped) -> None:
         assert value not in seen
 
 
-def test_no_execution_role_credentials_in_the_container(sim, dumped) -> None:
+def test_no_execution_role_credentials_in_the_container(issued, dumped) -> None:
     run, dump, inspected = dumped
-    sessions = _secrets_of(sim, run)
+    sessions = _secrets_of(issued, run)
     seen = dump + json.dumps(inspected)
-    for value in sessions["execution"]:
+    key, secret, token = sessions["execution"]
+    assert token, "an STS session has a token"
+    for value in (key, secret, token):
         assert value not in seen
     # The scan sees what is there: the task role's credentials are served at the relative URI.
     task_key, task_secret, _ = sessions["task"]
@@ -138,10 +157,10 @@ def test_credentials_ids_have_128_random_bits(dumped) -> None:
         assert len({i[position] for i in ids}) > 8, f"hex digit {position} is not random"
 
 
-def test_a_task_cannot_read_another_tasks_credentials_without_its_id(client, sim) -> None:
+def test_a_task_cannot_read_another_tasks_credentials_without_its_id(client, sim, issued) -> None:
     victim = sim.start_task(taskdef(container(command=["sleep", "30"]), family="victim"))
     wait_for(lambda: _task_containers(client, victim), 60, "the victim task")
-    victim_key = victim._task_session.access_key_id
+    victim_key = issued[f"{victim.task_id}/task"].access_key_id
     guesses = " ".join(
         [
             "/v2/credentials",
