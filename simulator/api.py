@@ -103,6 +103,8 @@ class Simulator(StartStop):
         self.network: TaskNetwork | None = None
         self.driver: ContainerDriver | None = None
         self._admin: boto3.Session | None = None
+        self._clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()
         self._runs: list[TaskRun] = []  # started tasks not yet seen STOPPED, stopped by stop()
         self._runs_lock = threading.Lock()
 
@@ -154,6 +156,8 @@ class Simulator(StartStop):
             with contextlib.suppress(Exception):  # its error belongs to whoever waits on it
                 run.wait(TASK_STOP_WAIT_SECONDS)
         self._stack.close()
+        with self._clients_lock:
+            self._clients.clear()  # they point at a backend that is gone
 
     # --- tasks --------------------------------------------------------------------------------
     def run_task(
@@ -192,7 +196,17 @@ class Simulator(StartStop):
         return run
 
     def client(self, service: str, **kwargs: Any) -> Any:
-        """A boto3 client bound to the backend with admin rights, for setting up and asserting state."""
+        """A boto3 client bound to the backend with admin rights, for setting up and asserting state.
+        Clients without extra options are made once per service (they are thread-safe, and slow to make)."""
+        assert self._admin is not None
+        if kwargs:
+            return self._make_client(service, **kwargs)
+        with self._clients_lock:
+            if service not in self._clients:
+                self._clients[service] = self._make_client(service)
+            return self._clients[service]
+
+    def _make_client(self, service: str, **kwargs: Any) -> Any:
         assert self._admin is not None
         return self._admin.client(
             service, endpoint_url=self._backend.endpoint_url, region_name=self.world.region, **kwargs

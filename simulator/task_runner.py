@@ -213,11 +213,13 @@ class TaskRun:
         needs_role = any(unit.calls() for unit in units)
         if needs_role and not self.execution_role_arn:
             raise StartFailed(_no_execution_role(units))
-        if self.execution_role_arn:
+        if self.execution_role_arn and needs_role:
+            # ECS hands execution-role credentials only to the task-start steps that call AWS.
             self._execution_session = self._sim.assume_role(
                 self.execution_role_arn, self.task_id, f"{self.task_id}/execution"
             )
-        clients = ExecutionClients(_boto_session(self._execution_session), sim.gateway.url, sim.world.region)
+        session = self._execution_session
+        clients = ExecutionClients(lambda: _boto_session(session), sim.gateway.url, sim.world.region)
         self._execution_clients = clients
 
         def listener(unit: StartUnit, status: str) -> None:

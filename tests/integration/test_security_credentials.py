@@ -28,6 +28,11 @@ HOST_KEY, HOST_SECRET, HOST_TOKEN = "AKIAHOSTLEAKTEST0001", "host/secret/LEAK+va
 HOST_PROFILE = "host-leak-profile"
 HOST_VALUES = (HOST_KEY, HOST_SECRET, HOST_TOKEN, HOST_PROFILE)
 BUCKET = "app-data"
+LOG_GROUP = "/ecs/security"
+AWSLOGS = {
+    "logDriver": "awslogs",
+    "options": {"awslogs-group": LOG_GROUP, "awslogs-region": "us-east-1", "awslogs-stream-prefix": "app"},
+}
 
 # Everything a process in the container can see, on stdout: its environment, PID 1's, every endpoint.
 DUMP = r"""
@@ -61,7 +66,7 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Simulator]:
         f"[{HOST_PROFILE}]\naws_access_key_id = {HOST_KEY}\naws_secret_access_key = {HOST_SECRET}\n"
     )
     (home / ".aws" / "config").write_text(f"[profile {HOST_PROFILE}]\nregion = eu-west-1\n")
-    world = {**WORLD, "s3_buckets": {BUCKET: {"objects": {"hello.txt": "hello"}}}}
+    world = {**WORLD, "s3_buckets": {BUCKET: {"objects": {"hello.txt": "hello"}}}, "log_groups": [LOG_GROUP]}
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HOME", str(home))
         patch.setenv("AWS_ACCESS_KEY_ID", HOST_KEY)
@@ -92,7 +97,8 @@ def _credentials_in(text: str) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def dumped(client, sim: Simulator, issued: dict[str, Session]) -> tuple[Any, str, list[dict[str, Any]]]:
     """One task that dumped everything it can see; its result, the dump and `docker inspect`."""
-    run = sim.start_task(taskdef(container(command=["sh", "-c", DUMP])))
+    # awslogs makes the execution role work at task start and while the container runs (log shipping).
+    run = sim.start_task(taskdef(container(command=["sh", "-c", DUMP], logConfiguration=AWSLOGS)))
     inspected = _inspect_while_running(client, run)
     result = run.wait(120)
     assert result.exit_code == 0, result.to_json()

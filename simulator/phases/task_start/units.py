@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -42,11 +42,13 @@ class ContainerInputs:
 
 
 class ExecutionClients:
-    """boto3 clients signed with the execution role's session, pointed at the gateway; made on first use
-    (creating a client costs tens of milliseconds, and most tasks need only a few services)."""
+    """boto3 clients signed with the execution role's session, pointed at the gateway; the session and
+    each client are made on first use (a client costs tens of milliseconds, and a task that reads no
+    secret and pulls no ECR image needs none)."""
 
-    def __init__(self, session: boto3.Session, endpoint_url: str, region: str) -> None:
-        self._session = session
+    def __init__(self, session_factory: Callable[[], boto3.Session], endpoint_url: str, region: str) -> None:
+        self._session_factory = session_factory
+        self._session: boto3.Session | None = None
         self._endpoint_url = endpoint_url
         self._region = region
         self._clients: dict[tuple[str, str], Any] = {}
@@ -56,6 +58,8 @@ class ExecutionClients:
         key = (service, region or self._region)
         with self._lock:
             if key not in self._clients:
+                if self._session is None:
+                    self._session = self._session_factory()
                 self._clients[key] = self._session.client(
                     service,
                     region_name=key[1],
