@@ -215,7 +215,7 @@ def test_a_leftover_that_cannot_go_yet_is_reported_not_raised(client):
     )
     try:
         reaped = reap_leftovers(client)
-        assert [failure.split(":")[0] for failure in reaped.failed] == [volume.name]
+        assert volume.name in [failure.split(":")[0] for failure in reaped.failed]
     finally:
         user.remove(force=True)
     assert volume.name in reap_leftovers(client).volumes
