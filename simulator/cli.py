@@ -107,27 +107,37 @@ def main() -> None:
     """Run Amazon ECS task definitions locally, with the task execution role and the task role enforced."""
 
 
+def _backend_options(command: Any) -> Any:
+    """--backend and --endpoint-url, shared by the commands that start a backend."""
+    command = click.option(
+        "--endpoint-url", envvar="ECS_SIM_BACKEND_URL", help="Backend endpoint URL (localstack/url)."
+    )(command)
+    return click.option(
+        "--backend",
+        type=click.Choice(["moto", "localstack", "url"]),
+        envvar="ECS_SIM_BACKEND",
+        help="AWS backend (default: embedded moto).",
+    )(command)
+
+
+_launch_type_option = click.option(
+    "--launch-type",
+    type=click.Choice(["FARGATE", "EC2"], case_sensitive=False),
+    default="FARGATE",
+    envvar="ECS_SIM_LAUNCH_TYPE",
+    show_default=True,
+    help="Whose failure wording to use (Fargate platform or EC2 agent).",
+)
+
+
 @main.command()
 @click.argument("taskdef")
 @click.option(
     "--world", envvar=WORLD_ENV, help="World file (YAML/JSON). Default: world.yaml beside a sample task."
 )
 @click.option("--override", "overrides", multiple=True, help="RunTask overrides JSON (or @file).")
-@click.option(
-    "--launch-type",
-    type=click.Choice(["FARGATE", "EC2"], case_sensitive=False),
-    default="FARGATE",
-    envvar="ECS_SIM_LAUNCH_TYPE",
-    show_default=True,
-    help="Whose failure wording to use.",
-)
-@click.option(
-    "--backend",
-    type=click.Choice(["moto", "localstack", "url"]),
-    envvar="ECS_SIM_BACKEND",
-    help="AWS backend (default: embedded moto).",
-)
-@click.option("--endpoint-url", envvar="ECS_SIM_BACKEND_URL", help="Backend endpoint URL (localstack/url).")
+@_launch_type_option
+@_backend_options
 @click.option("--json", "as_json", is_flag=True, help="Print only the result document on stdout.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress or container logs.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
@@ -197,12 +207,7 @@ def _simulator_without_docker(world: str | None, launch_type: str = "FARGATE") -
     multiple=True,
     help="ACTION=RESOURCE_ARN the application calls at runtime (or @file with one per line).",
 )
-@click.option(
-    "--launch-type",
-    type=click.Choice(["FARGATE", "EC2"], case_sensitive=False),
-    default="FARGATE",
-    envvar="ECS_SIM_LAUNCH_TYPE",
-)
+@_launch_type_option
 @click.option("--json", "as_json", is_flag=True, help="Print only the report document on stdout.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 def check(
@@ -326,13 +331,7 @@ def simulate(request: str, as_json: bool, debug: bool) -> None:
 @click.option(
     "--execution-role", help="The task's execution role: checked like RunTask does, and named in diagnoses."
 )
-@click.option(
-    "--backend",
-    type=click.Choice(["moto", "localstack", "url"]),
-    envvar="ECS_SIM_BACKEND",
-    help="AWS backend (default: embedded moto).",
-)
-@click.option("--endpoint-url", envvar="ECS_SIM_BACKEND_URL", help="Backend endpoint URL (localstack/url).")
+@_backend_options
 @click.option(
     "--network-name",
     envvar="ECS_SIM_NETWORK",

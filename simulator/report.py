@@ -85,10 +85,10 @@ def print_result(console: Console, result: TaskResult) -> None:
     if task.get("stoppedReason"):
         console.print(f"stoppedReason: {escape(task['stoppedReason'])}", highlight=False)
     for denial in result.denials:
-        _print_denial(console, denial)
+        print_denial(console, denial)
 
 
-def _print_denial(console: Console, denial: Denial) -> None:
+def print_denial(console: Console, denial: Denial) -> None:
     blocked = f" ({denial.decision.blocked_by.value} policy)" if denial.decision.blocked_by else ""
     body = [
         f"[bold]{escape(denial.action)}[/] on {escape(denial.resource)}",
@@ -125,7 +125,7 @@ def print_check(console: Console, report: CheckReport) -> None:
             )
         console.print(table)
     for denial in report.denials:
-        _print_denial(console, denial)
+        print_denial(console, denial)
     console.print(
         "task start would " + ("[bold red]FAIL[/]" if report.phase_one_fails else "[green]succeed[/]")
     )

@@ -244,7 +244,7 @@ def run_service(
 ) -> int:
     """``ecs-sim serve``: serve until Ctrl-C/SIGTERM (returns 0), or while ``command`` runs (returns its
     exit code; 130 when interrupted). Denials are printed with their diagnosis as they happen."""
-    from .report import _print_denial
+    from .report import print_denial
 
     the_world = load_world(world)
     network_owner(network_name)  # a bad name must fail before anything is started
@@ -273,7 +273,7 @@ def run_service(
         try:
             while child is None or child.poll() is None:
                 for denial in service.new_denials():
-                    _print_denial(err, denial)
+                    print_denial(err, denial)
                 service.refresh_if_due()
                 time.sleep(POLL_SECONDS)
         except KeyboardInterrupt:
@@ -285,7 +285,7 @@ def run_service(
             return 130
         finally:
             for denial in service.new_denials():
-                _print_denial(err, denial)
+                print_denial(err, denial)
     assert child is not None
     return child.returncode
 
