@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from simulator.api import Simulator
-from simulator.check import check_task
+from simulator.check import CHECK_SESSION, check_task
 from simulator.taskdef import load_taskdef
 from simulator.world import load_world
 
@@ -62,7 +62,12 @@ def test_scenario(name: str) -> None:
         assert want["role"] in match["diagnosis"], context
         assert match["message"] and "is not authorized to perform" in match["message"], context
     # `check` predicts exactly the task-start denials `run` observes (run stops at the first failing step).
-    observed = {(d.action, d.resource) for d in result.denials if d.phase == "execution"}
+    # A log stream is named after the task id, which `check` (no task) stands in for with its own name.
+    observed = {
+        (d.action, d.resource.replace(result.task.task_id, CHECK_SESSION))
+        for d in result.denials
+        if d.phase == "execution"
+    }
     predicted = {(d.action, d.resource) for d in report.first_failure_denials()}
     assert observed == predicted, context
     assert report.exit_code == (2 if result.failed_to_start else 0), context
