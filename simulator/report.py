@@ -38,14 +38,15 @@ class ProgressPrinter:
         if self._quiet:
             return
         if kind == "step":
-            unit, status = payload
+            unit, status, role_arn = payload
             if status == "started":
                 return
             where = f" \\[{escape(unit.container)}]" if unit.container else ""
-            calls = ", ".join(f"{c.service}:{c.operation}" for c in unit.calls()) or "local"
+            calls = ", ".join(f"{c.service}:{c.operation}" for c in unit.calls())
+            who = f" as {escape(role_arn.rsplit('/', 1)[-1])}" if calls and role_arn else ""
             style = _STATUS_STYLE.get(status, "white")
             self._console.print(
-                f"  [bold]1 task start[/] {unit.kind}{where}: {escape(calls)} [{style}]{status}[/]",
+                f"  [bold]1 task start[/] {unit.kind}{where}: {escape(calls or 'local')}{who} [{style}]{status}[/]",
                 highlight=False,
             )
         elif kind == "status":

@@ -225,7 +225,7 @@ class TaskRun:
         def listener(unit: StartUnit, status: str) -> None:
             label = f"{self.task_id}/execution"
             sim.set_current_unit(label, unit if status == "started" else None)
-            self._notify("step", (unit, status))
+            self._notify("step", (unit, status, self.execution_role_arn))
 
         return run_task_start(self.task, units, clients, self.timeline, listener=listener)
 
