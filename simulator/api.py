@@ -153,8 +153,7 @@ class Simulator(StartStop):
         for run in runs:
             run.stop("Simulator stopped")
         for run in runs:
-            with contextlib.suppress(Exception):  # its error belongs to whoever waits on it
-                run.wait(TASK_STOP_WAIT_SECONDS)
+            run.wait_stopped(TASK_STOP_WAIT_SECONDS)
         self._stack.close()
         with self._clients_lock:
             self._clients.clear()  # they point at a backend that is gone

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from .api import Simulator
 
 
+_PHASE_ONE_STOP_WAIT = 2.0  # seconds
 _WAIT_SLICE = 0.2  # seconds
 
 
@@ -139,7 +140,7 @@ class TaskRun:
                 finished = self._done.wait(max(remaining, 0))
         except KeyboardInterrupt:
             self.stop()
-            self._done.wait()
+            self.wait_stopped()
             self.result.interrupted = True
             raise
         if not finished:
@@ -147,6 +148,14 @@ class TaskRun:
         if self._error is not None:
             raise self._error
         return self.result
+
+    def wait_stopped(self, timeout: float | None = None) -> bool:
+        """After ``stop()``: wait for the containers to stop and go. A task still in task start is not
+        waited for beyond a moment: it owns no container yet, and a hung image pull would hold the wait
+        until Docker gives up; once the pull returns, the task sees the stop and starts nothing."""
+        if self._runtime is None:
+            timeout = _PHASE_ONE_STOP_WAIT if timeout is None else min(timeout, _PHASE_ONE_STOP_WAIT)
+        return self._done.wait(timeout)
 
     def stop(self, reason: str = REASON_USER_STOPPED) -> None:
         """StopTask: SIGTERM to every container, SIGKILL after its stopTimeout (stopCode UserInitiated)."""
