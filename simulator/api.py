@@ -39,6 +39,7 @@ from .iam import evaluate
 from .iam.model import AuthzRequest, Decision, PolicySet, Principal
 from .iam.principals import principal_from_arn
 from .phases.task_start.units import StartUnit
+from .policy_source import is_read_operation
 from .result import TaskResult
 from .sessions import Session, SessionRegistry
 from .startstop import StartStop
@@ -207,9 +208,22 @@ class Simulator(StartStop):
 
     def _make_client(self, service: str, **kwargs: Any) -> Any:
         assert self._admin is not None
-        return self._admin.client(
+        client = self._admin.client(
             service, endpoint_url=self._backend.endpoint_url, region_name=self.world.region, **kwargs
         )
+        # These calls bypass the gateway: a write (a new role policy, a bucket policy) must still drop the
+        # authorizer's cached policies, or the next task would be judged by the old ones.
+        client.meta.events.register("after-call", self._after_admin_call)
+        return client
+
+    def _after_admin_call(self, model: Any, **_: Any) -> None:
+        # STS calls (the simulator's own AssumeRole per task) change no policy.
+        if (
+            self.policies is not None
+            and model.service_model.service_name != "sts"
+            and not is_read_operation(model.name)
+        ):
+            self.policies.invalidate()
 
     # --- used by TaskRun ----------------------------------------------------------------------
     @property

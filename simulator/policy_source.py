@@ -14,6 +14,14 @@ from typing import Protocol
 from .iam.model import PolicySet, Principal
 from .iam.policy import Policy
 
+_READ_PREFIXES = ("Get", "List", "Describe", "Head", "BatchGet")
+
+
+def is_read_operation(operation: str) -> bool:
+    """Whether an API call only reads: anything else may change a policy, a tag or a key, so cached
+    policies and resource facts are dropped after it."""
+    return operation.startswith(_READ_PREFIXES)
+
 
 @dataclass(frozen=True)
 class ResourceInfo:

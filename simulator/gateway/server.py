@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from ..errors import EnvironmentProblem
-from ..policy_source import PolicySource
+from ..policy_source import PolicySource, is_read_operation
 from ..sessions import Session, SessionRegistry
 from .assumed import session_from_assume_role
 from .authorizer import Authorizer, DecisionRecord, RequestFacts
@@ -33,7 +33,6 @@ log = logging.getLogger(__name__)
 
 MAX_BODY = 20 * 1024 * 1024  # API request bodies; every JSON and query API caps far below this
 MAX_S3_BODY = 5 * 1024**3  # S3 PutObject's single-request limit
-_READ_PREFIXES = ("Get", "List", "Describe", "Head", "BatchGet")
 # The backend (embedded moto) usually shares this process: a request thread woken by the backend's
 # answer waits for the GIL until moto's thread lets go, up to the 5 ms default switch interval.
 _SWITCH_INTERVAL = 0.0005
@@ -164,7 +163,7 @@ class Gateway:
                     return _error(style, Problem.ACCESS_DENIED, denial, head)
             if (parsed.service_name, parsed.operation_name) == ("sts", "AssumeRole") and response[0] == 200:
                 self._register_assumed(session, parsed, response[2])
-            if not parsed.operation_name.startswith(_READ_PREFIXES):
+            if not is_read_operation(parsed.operation_name):
                 self._lookup_cache.clear()
                 self._policies.invalidate()
             return response

@@ -157,3 +157,33 @@ def test_task_role_credentials_reach_unmodified_boto3() -> None:
     assert "method container-role" in logs
     assert f"arn:aws:sts::{ACCOUNT}:assumed-role/task-role/" in logs
     assert "only-with-task-role" in logs
+
+
+def test_policy_changed_through_the_admin_client_applies_to_the_next_task() -> None:
+    world = {
+        "account": ACCOUNT,
+        "roles": {"task-role": {"trust": "ecs-tasks"}},
+        "s3_buckets": {"data": {"objects": {"k.txt": "granted later"}}},
+    }
+    script = "import boto3; print(boto3.client('s3').get_object(Bucket='data', Key='k.txt')['Body'].read().decode())"
+    definition = {
+        "family": "grant-later",
+        "cpu": "256",
+        "memory": "512",
+        "taskRoleArn": "task-role",
+        "containerDefinitions": [
+            {"name": "app", "image": "ecs-sim/python:latest", "command": ["python3", "-c", script]}
+        ],
+    }
+    grant = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+    }
+    with Simulator(world) as sim:
+        before = sim.run_task(definition)
+        sim.client("iam").put_role_policy(
+            RoleName="task-role", PolicyName="grant", PolicyDocument=json.dumps(grant)
+        )
+        after = sim.run_task(definition)
+    assert before.denied("s3:GetObject", phase="runtime") and before.exit_code == 1
+    assert after.exit_code == 0 and "granted later" in after.logs("app"), after.to_json()
