@@ -614,26 +614,22 @@ class _WorldReader:
     def queue(self, name: str, value: Any, path: str) -> SqsQueue:
         if not re.fullmatch(r"[\w-]{1,80}", name.removesuffix(".fifo")):
             raise self.error(path, f"invalid queue name {name!r}: up to 80 letters, digits, _ and -")
-        spec = self.mapping(value, path, ("policy", "tags"))
-        return SqsQueue(
-            name=name,
-            policy=self.optional_policy(
-                spec.get("policy"), join_path(path, "policy"), name=name, kind=PolicyKind.RESOURCE
-            ),
-            tags=self.tags(spec.get("tags"), join_path(path, "tags")),
-        )
+        return SqsQueue(name=name, **self.policy_and_tags(name, value, path))
 
     def topic(self, name: str, value: Any, path: str) -> SnsTopic:
         if not re.fullmatch(r"[\w-]{1,256}", name.removesuffix(".fifo")):
             raise self.error(path, f"invalid topic name {name!r}: up to 256 letters, digits, _ and -")
+        return SnsTopic(name=name, **self.policy_and_tags(name, value, path))
+
+    def policy_and_tags(self, name: str, value: Any, path: str) -> dict[str, Any]:
+        """A resource declared by its resource policy and tags alone (queues, topics)."""
         spec = self.mapping(value, path, ("policy", "tags"))
-        return SnsTopic(
-            name=name,
-            policy=self.optional_policy(
+        return {
+            "policy": self.optional_policy(
                 spec.get("policy"), join_path(path, "policy"), name=name, kind=PolicyKind.RESOURCE
             ),
-            tags=self.tags(spec.get("tags"), join_path(path, "tags")),
-        )
+            "tags": self.tags(spec.get("tags"), join_path(path, "tags")),
+        }
 
     def table(self, name: str, value: Any, path: str) -> DynamoTable:
         if not re.fullmatch(r"[\w.-]{3,255}", name):
