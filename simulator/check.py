@@ -21,7 +21,7 @@ from .gateway import DecisionRecord
 from .iam import denial_message
 from .iam.model import AuthzRequest, Decision
 from .iam.principals import principal_from_arn
-from .phases.task_start.plan import plan_task_start
+from .phases.task_start.plan import missing_execution_role, plan_task_start
 from .phases.task_start.units import StartContext
 from .task_runner import role_arn_for
 from .taskdef import TaskDefinition
@@ -58,11 +58,14 @@ class CheckReport:
     requirements: list[Requirement] = field(default_factory=list)
     denials: list[Denial] = field(default_factory=list)
     run_task_error: str | None = None
+    start_failure: str | None = None  # the stoppedReason of a failure that needs no AWS call to see
 
     @property
     def phase_one_fails(self) -> bool:
-        return self.run_task_error is not None or any(
-            not r.allowed for r in self.requirements if r.phase == PHASE_EXECUTION
+        return (
+            self.run_task_error is not None
+            or self.start_failure is not None
+            or any(not r.allowed for r in self.requirements if r.phase == PHASE_EXECUTION)
         )
 
     @property
@@ -81,6 +84,8 @@ class CheckReport:
         }
         if self.run_task_error:
             document["runTaskError"] = {"code": "ClientException", "message": self.run_task_error}
+        if self.start_failure:
+            document["stoppedReason"] = self.start_failure
         return document
 
 
@@ -153,10 +158,8 @@ def check_task(
         finally:
             sim.set_current_unit(label, None)
             sim.sessions.revoke(session.access_key_id)
-    elif units and any(u.calls() for u in units) and not execution_role:
-        report.run_task_error = (
-            report.run_task_error or "the task needs a task execution role for its task-start steps"
-        )
+    elif (missing := missing_execution_role(units, execution_role)) is not None:
+        report.start_failure = missing.stopped_reason
 
     if task_role and runtime_actions:
         principal = sim.role_principal(task_role, CHECK_SESSION)

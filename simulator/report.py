@@ -107,6 +107,8 @@ def print_check(console: Console, report: CheckReport) -> None:
     """A table per role: each permission task start (and the app, if given) needs, allowed or denied."""
     if report.run_task_error:
         console.print(f"[bold red]RunTask would fail:[/] {escape(report.run_task_error)}", highlight=False)
+    if report.start_failure:
+        console.print(f"[bold red]Task start would fail:[/] {escape(report.start_failure)}", highlight=False)
     by_role: dict[str, list[Any]] = {}
     for requirement in report.requirements:
         by_role.setdefault(requirement.role_arn, []).append(requirement)

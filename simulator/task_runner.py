@@ -20,7 +20,6 @@ from .ecs.failures import (
     STOP_ESSENTIAL_CONTAINER_EXITED,
     STOP_TASK_FAILED_TO_START,
     STOP_USER_INITIATED,
-    StartFailure,
 )
 from .ecs.lifecycle import ContainerStatus, TaskStatus
 from .ecs.task_record import ContainerRecord, TaskRecord
@@ -31,7 +30,7 @@ from .phases import container_spec, firelens, task_metadata
 from .phases.log_shipping import LogShipper
 from .phases.runtime import RuntimeContainer, TaskRuntime
 from .phases.task_start.driver import run_task_start
-from .phases.task_start.plan import plan_task_start
+from .phases.task_start.plan import missing_execution_role, plan_task_start
 from .phases.task_start.units import ContainerInputs, ExecutionClients, StartContext, StartFailed, StartUnit
 from .result import TaskResult
 from .sessions import Session
@@ -219,10 +218,10 @@ class TaskRun:
             sim.driver,
             lambda repository, tag: seeded.local_image(f"{sim.world.repository_uri(repository)}:{tag}"),
         )
-        needs_role = any(unit.calls() for unit in units)
-        if needs_role and not self.execution_role_arn:
-            raise StartFailed(_no_execution_role(units))
-        if self.execution_role_arn and needs_role:
+        missing = missing_execution_role(units, self.execution_role_arn)
+        if missing is not None:
+            raise StartFailed(missing)
+        if self.execution_role_arn and any(unit.calls() for unit in units):
             # ECS hands execution-role credentials only to the task-start steps that call AWS.
             self._execution_session = self._sim.assume_role(
                 self.execution_role_arn, self.task_id, f"{self.task_id}/execution"
@@ -430,22 +429,3 @@ def _boto_session(session: Session | None) -> boto3.Session:
     return static_session(
         session.access_key_id, session.secret_access_key, session_token=session.session_token
     )
-
-
-def _no_execution_role(units: list[StartUnit]) -> StartFailure:
-    kinds = {u.kind for u in units if u.calls()}
-    # The agent's words when a resource needs execution-role credentials the task does not have.
-    if "ssm-secrets" in kinds:
-        text = "ssm secret resource: unable to find execution role credentials"
-    elif "asm-secret" in kinds:
-        text = "ASM secret resource: unable to find execution role credentials"
-    elif "env-file" in kinds:
-        text = "environment file resource: unable to find execution role credentials"
-    elif "registry-auth" in kinds:
-        text = "asm resource: unable to find execution role credentials"
-    else:
-        text = "engine ecr credentials: not found"
-        return StartFailure(
-            f"CannotPullECRContainerError: {text}", units[0].container, f"CannotPullECRContainerError: {text}"
-        )
-    return StartFailure(text[:1].upper() + text[1:])

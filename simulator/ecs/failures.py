@@ -226,6 +226,24 @@ def dependency_failed(graph_error: str) -> str:
     return f"CannotStartContainerError: {graph_error}"
 
 
+# The agent's words when a task resource needs execution-role credentials the task does not have.
+_NO_EXECUTION_ROLE_CREDENTIALS = {
+    "ssm-secrets": "ssm secret resource: unable to find execution role credentials",
+    "asm-secret": "ASM secret resource: unable to find execution role credentials",
+    "env-file": "environment file resource: unable to find execution role credentials",
+    "registry-auth": "asm resource: unable to find execution role credentials",
+}
+
+
+def no_execution_role(step_kinds: set[str], container: str | None) -> StartFailure:
+    """Task-start steps of ``step_kinds`` need AWS but the task has no execution role."""
+    for kind, text in _NO_EXECUTION_ROLE_CREDENTIALS.items():
+        if kind in step_kinds:
+            return StartFailure(_title_first_word(text))
+    reason = "CannotPullECRContainerError: engine ecr credentials: not found"
+    return StartFailure(reason, container, reason)
+
+
 def _title_first_word(text: str) -> str:
     # task.go SetTerminalReason: strings.Fields, strings.Title on the first word, joined by single spaces.
     words = text.split()

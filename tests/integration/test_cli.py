@@ -163,3 +163,19 @@ def test_explain_prints_trace() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["decision"] == "Allow"
+
+
+def test_ecr_image_without_an_execution_role_fails_alike_in_run_and_check(tmp_path: Path) -> None:
+    world = tmp_path / "world.yaml"
+    world.write_text(
+        "account: '111122223333'\necr_repositories: {app: {images: {latest: 'ecs-sim/busybox:latest'}}}\n"
+    )
+    image = "111122223333.dkr.ecr.us-east-1.amazonaws.com/app:latest"
+    path = write_task(tmp_path, [{"name": "app", "image": image, "command": ["true"]}])
+    expected = "CannotPullECRContainerError: engine ecr credentials: not found"
+    ran = ecs_sim("run", str(path), "--world", str(world), "--json")
+    assert ran.returncode == 2, ran.stderr
+    assert json.loads(ran.stdout)["task"]["stoppedReason"] == expected
+    checked = ecs_sim("check", str(path), "--world", str(world), "--json")
+    assert checked.returncode == 2, checked.stderr
+    assert json.loads(checked.stdout)["stoppedReason"] == expected

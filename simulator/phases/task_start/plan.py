@@ -8,6 +8,8 @@ from dataclasses import replace
 from typing import Any
 
 from ...docker.containers import ContainerDriver
+from ...ecs import failures
+from ...ecs.failures import StartFailure
 from .asm_secrets import AsmSecret, AsmSecretRef, parse_reference
 from .awslogs import AwsLogsSetup
 from .ecr import EcrAuth, ImagePull, parse_ecr_image
@@ -78,3 +80,11 @@ def plan_task_start(
         if log.get("logDriver") == "awslogs":
             units.append(AwsLogsSetup(ctx, container["name"], dict(log.get("options") or {})))
     return units
+
+
+def missing_execution_role(units: Sequence[StartUnit], execution_role_arn: str | None) -> StartFailure | None:
+    """Why task start fails before any call when units call AWS but the task has no execution role."""
+    calling = [unit for unit in units if unit.calls()]
+    if not calling or execution_role_arn:
+        return None
+    return failures.no_execution_role({unit.kind for unit in calling}, calling[0].container)
