@@ -27,9 +27,10 @@ from .diagnosis import PHASE_EXECUTION, PHASE_RUNTIME, WHY_RUNTIME, Denial, diag
 from .docker import iptables
 from .docker.client import docker_client
 from .docker.containers import ContainerDriver
-from .docker.labels import OWNER, new_owner_id
+from .docker.labels import OWNER, new_owner_id, owner_labels
 from .docker.network import CREDENTIALS_PORT, GATEWAY_PORT, NETWORK_PREFIX, TaskNetwork, remove_network
 from .docker.reaper import reap_leftovers
+from .docker.sandboxes import SandboxPool
 from .ecs.failures import LaunchType
 from .ecs.lifecycle import TaskStatus
 from .endpoints.server import EndpointServer
@@ -38,6 +39,7 @@ from .gateway import DecisionRecord, Gateway
 from .iam import evaluate
 from .iam.model import AuthzRequest, Decision, PolicySet, Principal
 from .iam.principals import principal_from_arn
+from .phases.container_spec import PAUSE_IMAGE
 from .phases.task_start.units import StartUnit
 from .policy_source import is_read_operation
 from .result import TaskResult
@@ -103,6 +105,7 @@ class Simulator(StartStop):
         self.endpoints: EndpointServer | None = None
         self.network: TaskNetwork | None = None
         self.driver: ContainerDriver | None = None
+        self.sandboxes: SandboxPool | None = None
         self._admin: boto3.Session | None = None
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
@@ -146,6 +149,10 @@ class Simulator(StartStop):
         gateway_port = self.gateway.add_listener(self.network.gateway_ip)
         self.network.forward(CREDENTIALS_PORT, endpoint_port)
         self.network.forward(GATEWAY_PORT, gateway_port)
+        self.sandboxes = SandboxPool(
+            self.driver, network=self.network.name, image=PAUSE_IMAGE, labels=owner_labels(self.owner_id)
+        )
+        self._stack.callback(self.sandboxes.close)  # before the network goes: they are on it
 
     def stop(self) -> None:
         """Stop every task still running (as StopTask does), then remove the network, servers, backend."""

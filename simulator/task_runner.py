@@ -7,6 +7,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -267,6 +268,11 @@ class TaskRun:
             )
             self._credentials_id = credentials_id
         ctx = self._task_context()
+        sandbox = None
+        if ctx.network_mode == "awsvpc":
+            assert sim.sandboxes is not None
+            sandbox = sim.sandboxes.lease(container_spec.pause(ctx, self.containers))
+            ctx = replace(ctx, sandbox_name=sandbox.name)
         router = firelens.router_of(self.containers)
         if router is not None:
             self._firelens = firelens.FireLens.create(self.task_id, router)
@@ -309,9 +315,11 @@ class TaskRun:
             launch_type=sim.launch_type,
             log_sink=self._on_log_line,
             replace_unhealthy=self._replace_unhealthy,
-            pause=container_spec.pause(ctx, self.containers) if ctx.pause_name else None,
+            sandbox=sandbox,
         )
         if self.task.desired_status == "STOPPED":
+            if sandbox is not None:
+                sandbox.release((), members_removed=True)
             self._stop_unstarted()
             return
         with self.timeline.step(PHASE_RUNTIME, "containers"):
@@ -343,11 +351,6 @@ class TaskRun:
                 for c in self.containers
             },
             network_mode=network_mode,
-            pause_name=(
-                container_spec.pause_docker_name(self.task.family, self.task.revision)
-                if network_mode == "awsvpc" and len(self.containers) > 1
-                else None
-            ),
         )
 
     def _firelens_metadata(self, router: str | None) -> dict[str, str]:

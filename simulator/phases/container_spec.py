@@ -15,6 +15,7 @@ from docker.types import Mount, Ulimit
 
 from ..docker.containers import ContainerSpec, HealthCheckSpec
 from ..docker.network import ENDPOINT_IP, GATEWAY_PORT
+from ..docker.sandboxes import SLEEP_FOREVER
 from ..ecs.failures import LaunchType
 from .firelens import ROUTER_IMAGE, FireLens, uses_firelens
 from .task_start.units import ContainerInputs
@@ -45,9 +46,9 @@ class TaskContext:
     task_memory: int | None = None  # task-level MiB
     docker_names: Mapping[str, str] | None = None  # container name -> Docker name, for volumesFrom
     network_mode: str = "awsvpc"
-    # awsvpc with several containers: the Docker name of the task's pause container, whose network
-    # namespace they all join (they reach each other on localhost, as on Fargate).
-    pause_name: str | None = None
+    # awsvpc: the Docker name of the task's sandbox (pause container), whose network namespace every
+    # container joins (they reach each other on localhost, as on Fargate).
+    sandbox_name: str | None = None
 
 
 def docker_name(family: str, revision: int, container: str) -> str:
@@ -59,20 +60,16 @@ PAUSE_CONTAINER = "~internal~ecs~pause"  # the agent's name for it
 PAUSE_IMAGE = "ecs-sim/busybox:latest"
 
 
-def pause_docker_name(family: str, revision: int) -> str:
-    return docker_name(family, revision, "internalecspause")
-
-
 def pause(ctx: TaskContext, definitions: Sequence[Mapping[str, Any]]) -> ContainerSpec:
-    """The container that holds an awsvpc task's network namespace: the task's published ports and host
-    entries are its own. It only sleeps, and is killed (not stopped) after the task's containers."""
-    assert ctx.pause_name is not None
+    """The container that would hold this awsvpc task's network namespace if it had one of its own: the
+    task's published ports and host entries are its. It only sleeps, and is removed after the task's
+    containers. (A task with neither borrows a kept sandbox instead, see ``docker.sandboxes``.)"""
     return ContainerSpec(
-        name=ctx.pause_name,
+        name=docker_name(ctx.family, ctx.revision, "internalecspause"),
         image=PAUSE_IMAGE,
         labels={**ctx.owner_labels, **ecs_labels({"name": PAUSE_CONTAINER}, ctx)},
         network=ctx.network,
-        command=["sleep", "2147483647"],
+        command=SLEEP_FOREVER,
         ports={key: port for d in definitions for key, port in _ports(d).items()},
         extra_hosts={h["hostname"]: h["ipAddress"] for d in definitions for h in d.get("extraHosts", [])},
     )
@@ -245,7 +242,7 @@ def build(
         # No container-name DNS (one simulator network serves every task): bridge mode's `links` are
         # per-container aliases, as on an EC2 instance.
         links=links(definition, ctx),
-        network_mode=f"container:{ctx.pause_name}" if ctx.pause_name else None,
+        network_mode=f"container:{ctx.sandbox_name}" if ctx.sandbox_name else None,
         environment=env,
         command=command,
         entrypoint=entrypoint,

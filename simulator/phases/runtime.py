@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from ..docker.containers import ContainerDriver, ContainerSpec, DockerCreateError, DockerStartError
+from ..docker.sandboxes import Sandbox
 from ..ecs import failures
 from ..ecs.failures import (
     REASON_ESSENTIAL_EXITED,
@@ -97,15 +98,13 @@ class TaskRuntime:
         launch_type: LaunchType = LaunchType.FARGATE,
         log_sink: LogSink | None = None,
         replace_unhealthy: bool = False,
-        pause: ContainerSpec | None = None,
+        sandbox: Sandbox | None = None,
     ) -> None:
         """``replace_unhealthy``: the task belongs to a service, whose scheduler stops a task with an
         unhealthy essential container; a task started by RunTask keeps running whatever its health.
-        ``pause``: the container whose network namespace the containers join (started first)."""
+        ``sandbox``: the awsvpc namespace the containers join (started first, released last)."""
         self.task = task
-        self._pause = pause
-        self._pause_id: str | None = None
-        self._pause_inspected: dict[str, Any] | None = None
+        self._sandbox = sandbox
         self.containers = {c.name: c for c in containers}
         self._driver = driver
         self._launch = launch_type
@@ -119,7 +118,7 @@ class TaskRuntime:
     def run(self) -> None:
         """Start, supervise and stop every container; returns when all are STOPPED and removed."""
         try:
-            if self._start_pause():
+            if self._start_sandbox():
                 self._supervise()
         finally:
             self._stop_all()
@@ -127,12 +126,11 @@ class TaskRuntime:
                 thread.join(timeout=5)
             self._remove_all()
 
-    def _start_pause(self) -> bool:
-        if self._pause is None:
+    def _start_sandbox(self) -> bool:
+        if self._sandbox is None:
             return True
         try:
-            self._pause_id = self._driver.create(self._pause)
-            self._driver.start(self._pause_id)
+            self._sandbox.start()
         except (DockerCreateError, DockerStartError) as err:
             reason = (
                 failures.container_create_failed(str(err))
@@ -145,13 +143,10 @@ class TaskRuntime:
         return True
 
     def network_inspected(self, name: str) -> dict[str, Any] | None:
-        """The `docker inspect` that holds a container's network: the pause container's, or its own."""
-        if self._pause_id is None:
+        """The `docker inspect` that holds a container's network: the sandbox's, or its own."""
+        if self._sandbox is None or self._sandbox.docker_id is None:
             return self.inspected(name)
-        if self._pause_inspected is None:
-            with contextlib.suppress(Exception):
-                self._pause_inspected = self._driver.inspect(self._pause_id)
-        return self._pause_inspected
+        return self._sandbox.inspected()
 
     def request_stop(self, stop_code: str, reason: str) -> None:
         self.task.request_stop(stop_code, reason)
@@ -347,13 +342,16 @@ class TaskRuntime:
             time.sleep(_POLL_SECONDS)
 
     def _remove_all(self) -> None:
+        removed = True
         for container in self.containers.values():
             if container.docker_id:
-                with contextlib.suppress(Exception):
+                try:
                     self._driver.remove(container.docker_id)
-        if self._pause_id:  # last: it holds the others' network
-            with contextlib.suppress(Exception):
-                self._driver.remove(self._pause_id)
+                except Exception:
+                    removed = False
+        if self._sandbox is not None:  # last: it holds the others' network
+            specs = [c.spec for c in self.containers.values()]
+            self._sandbox.release(specs, members_removed=removed)
 
     def _spawn(
         self, target: Callable[[RuntimeContainer], None], container: RuntimeContainer

@@ -1,0 +1,143 @@
+"""Network namespaces for awsvpc tasks (the agent's pause containers), kept for the next task.
+
+An awsvpc task's containers share one network namespace, held by a sleeping container they join
+(``--network container:<sandbox>``). For Docker, making a namespace is the dearest part of starting a
+container: a netns, a veth pair and the embedded DNS resolver, each set up by re-executing dockerd, cost
+about as much CPU as the rest of the container's start. So a sandbox whose task stopped without being able
+to change it (no capability that reconfigures a namespace, every member container removed) waits for the
+next task, which takes it as a fresh task takes a fresh ENI: same subnet, nothing of the last task left
+but its IP address. A task that publishes ports or adds host entries gets a sandbox of its own, made for
+it and removed with it, because those are fixed when the namespace is made.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import threading
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .containers import ContainerDriver, ContainerSpec
+
+# Capabilities with which a container can rewrite its namespace's interfaces, routes or firewall.
+NAMESPACE_CHANGING_CAPABILITIES = frozenset({"NET_ADMIN", "SYS_ADMIN", "ALL"})
+SLEEP_FOREVER = ("sleep", "2147483647")
+
+
+def may_change_namespace(spec: ContainerSpec) -> bool:
+    return any(c.upper().removeprefix("CAP_") in NAMESPACE_CHANGING_CAPABILITIES for c in spec.cap_add)
+
+
+class Sandbox:
+    """One leased namespace holder. ``start`` makes it if it is new; ``release`` hands it back."""
+
+    def __init__(self, pool: SandboxPool, spec: ContainerSpec, *, pooled: bool) -> None:
+        self._pool = pool
+        self.spec = spec
+        self.pooled = pooled
+        self.docker_id: str | None = None
+        self._inspected: dict[str, Any] | None = None
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def start(self) -> None:
+        """Create and start the holder unless it runs already; raises DockerCreateError/DockerStartError."""
+        if self.docker_id is not None:
+            return
+        self.docker_id = self._pool.driver.create(self.spec)
+        try:
+            self._pool.driver.start(self.docker_id)
+        except Exception:
+            self.pooled = False  # never lent again: removed on release
+            raise
+
+    def inspected(self) -> dict[str, Any] | None:
+        """``docker inspect`` of the holder (its network settings do not change while it runs)."""
+        if self._inspected is None and self.docker_id is not None:
+            with contextlib.suppress(Exception):
+                self._inspected = self._pool.driver.inspect(self.docker_id)
+        return self._inspected
+
+    def release(self, members: Iterable[ContainerSpec], *, members_removed: bool) -> None:
+        """The task is over: keep the namespace for the next task when nothing of this one can remain
+        in it, else remove it."""
+        clean = members_removed and not any(may_change_namespace(m) for m in members)
+        self._pool.give_back(self, keep=self.pooled and clean)
+
+
+class SandboxPool:
+    def __init__(
+        self,
+        driver: ContainerDriver,
+        *,
+        network: str,
+        image: str,
+        labels: Mapping[str, str],
+        keep: int = 32,
+    ) -> None:
+        """``keep``: how many idle sandboxes wait for tasks (each is a sleeping container); more are
+        removed as their tasks stop."""
+        self.driver = driver
+        self._network = network
+        self._image = image
+        self._labels = dict(labels)
+        self._keep = keep
+        self._idle: list[Sandbox] = []
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def lease(self, own: ContainerSpec) -> Sandbox:
+        """A sandbox for one task; ``own`` is the holder the task would get for itself, used when it
+        publishes ports or adds host entries."""
+        if own.ports or own.extra_hosts:
+            return Sandbox(self, own, pooled=False)
+        while True:
+            with self._lock:
+                if not self._idle:
+                    break
+                sandbox = self._idle.pop()
+            if self._still_running(sandbox):
+                return sandbox
+            self._remove(sandbox)
+        spec = ContainerSpec(
+            name=f"ecs-sim-sandbox-{secrets.token_hex(10)}",
+            image=self._image,
+            labels=self._labels,
+            network=self._network,
+            command=SLEEP_FOREVER,
+        )
+        return Sandbox(self, spec, pooled=True)
+
+    def give_back(self, sandbox: Sandbox, *, keep: bool) -> None:
+        with self._lock:
+            if keep and sandbox.docker_id and not self._closed and len(self._idle) < self._keep:
+                self._idle.append(sandbox)
+                return
+        self._remove(sandbox)
+
+    def idle(self) -> int:
+        with self._lock:
+            return len(self._idle)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for sandbox in idle:
+            self._remove(sandbox)
+
+    def _still_running(self, sandbox: Sandbox) -> bool:
+        """A holder stopped from outside (``docker kill``) would fail every container joining it."""
+        assert sandbox.docker_id is not None
+        try:
+            return bool(self.driver.inspect(sandbox.docker_id)["State"]["Running"])
+        except Exception:
+            return False
+
+    def _remove(self, sandbox: Sandbox) -> None:
+        if sandbox.docker_id is not None:
+            with contextlib.suppress(Exception):
+                self.driver.remove(sandbox.docker_id)

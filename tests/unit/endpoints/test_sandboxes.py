@@ -1,0 +1,138 @@
+"""Which awsvpc namespaces are kept for the next task, and which are removed (Docker faked)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from simulator.docker.containers import ContainerSpec, DockerStartError
+from simulator.docker.sandboxes import SandboxPool
+
+
+class FakeDriver:
+    """Records the calls a pool makes; containers run until removed or ``kill``ed."""
+
+    def __init__(self) -> None:
+        self.running: dict[str, bool] = {}
+        self.specs: dict[str, ContainerSpec] = {}
+        self.removed: list[str] = []
+        self.fail_start = False
+
+    def create(self, spec: ContainerSpec) -> str:
+        docker_id = f"id{len(self.specs)}"
+        self.specs[docker_id] = spec
+        self.running[docker_id] = False
+        return docker_id
+
+    def start(self, docker_id: str) -> None:
+        if self.fail_start:
+            raise DockerStartError("Error response from daemon: no")
+        self.running[docker_id] = True
+
+    def inspect(self, docker_id: str) -> dict[str, Any]:
+        return {"Id": docker_id, "State": {"Running": self.running[docker_id]}}
+
+    def remove(self, docker_id: str) -> None:
+        self.removed.append(docker_id)
+        del self.running[docker_id]
+
+
+def member(*cap_add: str) -> ContainerSpec:
+    return ContainerSpec(name="app", image="busybox", labels={}, network="net", cap_add=cap_add)
+
+
+OWN = ContainerSpec(name="ecs-web-1-internalecspause-1", image="busybox", labels={}, network="net")
+
+
+@pytest.fixture
+def driver() -> FakeDriver:
+    return FakeDriver()
+
+
+def pool(driver: FakeDriver, keep: int = 32) -> SandboxPool:
+    return SandboxPool(driver, network="net", image="busybox", labels={"owner": "me"}, keep=keep)  # type: ignore[arg-type]
+
+
+def test_a_clean_sandbox_is_lent_again(driver: FakeDriver) -> None:
+    sandboxes = pool(driver)
+    first = sandboxes.lease(OWN)
+    first.start()
+    assert first.pooled and first.name.startswith("ecs-sim-sandbox-")
+    assert driver.specs[first.docker_id].labels == {"owner": "me"}  # swept with the simulator
+    first.release([member("SYS_PTRACE")], members_removed=True)
+    second = sandboxes.lease(OWN)
+    second.start()
+    assert second is first and len(driver.specs) == 1 and not driver.removed
+
+
+def test_a_namespace_changing_capability_or_a_leftover_member_retires_the_sandbox(driver: FakeDriver) -> None:
+    sandboxes = pool(driver)
+    for members, removed in (
+        ([member("NET_ADMIN")], True),
+        ([member("CAP_SYS_ADMIN")], True),
+        ([member()], False),
+    ):
+        sandbox = sandboxes.lease(OWN)
+        sandbox.start()
+        sandbox.release(members, members_removed=removed)
+        assert driver.removed[-1] == sandbox.docker_id and sandboxes.idle() == 0
+
+
+def test_published_ports_or_hosts_get_the_tasks_own_sandbox_removed_after(driver: FakeDriver) -> None:
+    sandboxes = pool(driver)
+    for own in (
+        ContainerSpec(name="p", image="busybox", labels={}, network="net", ports={"80/tcp": None}),
+        ContainerSpec(name="h", image="busybox", labels={}, network="net", extra_hosts={"db": "10.0.0.1"}),
+    ):
+        sandbox = sandboxes.lease(own)
+        assert not sandbox.pooled and sandbox.spec is own
+        sandbox.start()
+        sandbox.release([member()], members_removed=True)
+        assert driver.removed[-1] == sandbox.docker_id
+    assert sandboxes.idle() == 0
+
+
+def test_concurrent_tasks_get_separate_sandboxes_and_keep_is_bounded(driver: FakeDriver) -> None:
+    sandboxes = pool(driver, keep=2)
+    leased = [sandboxes.lease(OWN) for _ in range(3)]
+    for sandbox in leased:
+        sandbox.start()
+    assert len({s.docker_id for s in leased}) == 3
+    for sandbox in leased:
+        sandbox.release([member()], members_removed=True)
+    assert sandboxes.idle() == 2 and driver.removed == [leased[2].docker_id]
+
+
+def test_a_sandbox_stopped_from_outside_is_replaced(driver: FakeDriver) -> None:
+    sandboxes = pool(driver)
+    first = sandboxes.lease(OWN)
+    first.start()
+    first.release([member()], members_removed=True)
+    assert first.docker_id is not None
+    driver.running[first.docker_id] = False  # docker kill
+    second = sandboxes.lease(OWN)
+    second.start()
+    assert second is not first and first.docker_id in driver.removed and driver.running[second.docker_id]
+
+
+def test_a_sandbox_that_failed_to_start_is_never_lent(driver: FakeDriver) -> None:
+    sandboxes = pool(driver)
+    broken = sandboxes.lease(OWN)
+    driver.fail_start = True
+    with pytest.raises(DockerStartError):
+        broken.start()
+    broken.release([], members_removed=True)
+    assert broken.docker_id in driver.removed and sandboxes.idle() == 0
+
+
+def test_close_removes_the_idle_and_whatever_comes_back_later(driver: FakeDriver) -> None:
+    sandboxes = pool(driver)
+    idle, busy = sandboxes.lease(OWN), sandboxes.lease(OWN)
+    idle.start()
+    busy.start()
+    idle.release([member()], members_removed=True)
+    sandboxes.close()
+    assert driver.removed == [idle.docker_id]
+    busy.release([member()], members_removed=True)  # a task that stopped after the simulator did
+    assert driver.removed == [idle.docker_id, busy.docker_id] and sandboxes.idle() == 0
