@@ -271,8 +271,9 @@ class TaskRun:
         sandbox = None
         if ctx.network_mode == "awsvpc":
             assert sim.sandboxes is not None
-            sandbox = sim.sandboxes.lease(container_spec.pause(ctx, self.containers))
-            ctx = replace(ctx, sandbox_name=sandbox.name)
+            own = container_spec.pause(ctx, self.containers)
+            sandbox = sim.sandboxes.lease(own, containers=len(self.containers))
+            ctx = replace(ctx, sandbox_name=sandbox.name if sandbox else None)
         router = firelens.router_of(self.containers)
         if router is not None:
             self._firelens = firelens.FireLens.create(self.task_id, router)

@@ -7,7 +7,8 @@ about as much CPU as the rest of the container's start. So a sandbox whose task 
 to change it (no capability that reconfigures a namespace, every member container removed) waits for the
 next task, which takes it as a fresh task takes a fresh ENI: same subnet, nothing of the last task left
 but its IP address. A task that publishes ports or adds host entries gets a sandbox of its own, made for
-it and removed with it, because those are fixed when the namespace is made.
+it and removed with it, because those are fixed when the namespace is made (a task of one container
+then simply has its own).
 """
 
 from __future__ import annotations
@@ -89,11 +90,12 @@ class SandboxPool:
         self._lock = threading.Lock()
         self._closed = False
 
-    def lease(self, own: ContainerSpec) -> Sandbox:
-        """A sandbox for one task; ``own`` is the holder the task would get for itself, used when it
-        publishes ports or adds host entries."""
+    def lease(self, own: ContainerSpec, *, containers: int) -> Sandbox | None:
+        """A sandbox for a task of ``containers`` containers; ``own`` is the holder the task would get for
+        itself, used when it publishes ports or adds host entries; None then for a task of one container,
+        which holds a namespace made for it itself (one container instead of two)."""
         if own.ports or own.extra_hosts:
-            return Sandbox(self, own, pooled=False)
+            return Sandbox(self, own, pooled=False) if containers > 1 else None
         while True:
             with self._lock:
                 if not self._idle:

@@ -56,12 +56,12 @@ def pool(driver: FakeDriver, keep: int = 32) -> SandboxPool:
 
 def test_a_clean_sandbox_is_lent_again(driver: FakeDriver) -> None:
     sandboxes = pool(driver)
-    first = sandboxes.lease(OWN)
+    first = sandboxes.lease(OWN, containers=1)
     first.start()
     assert first.pooled and first.name.startswith("ecs-sim-sandbox-")
     assert driver.specs[first.docker_id].labels == {"owner": "me"}  # swept with the simulator
     first.release([member("SYS_PTRACE")], members_removed=True)
-    second = sandboxes.lease(OWN)
+    second = sandboxes.lease(OWN, containers=1)
     second.start()
     assert second is first and len(driver.specs) == 1 and not driver.removed
 
@@ -73,7 +73,7 @@ def test_a_namespace_changing_capability_or_a_leftover_member_retires_the_sandbo
         ([member("CAP_SYS_ADMIN")], True),
         ([member()], False),
     ):
-        sandbox = sandboxes.lease(OWN)
+        sandbox = sandboxes.lease(OWN, containers=1)
         sandbox.start()
         sandbox.release(members, members_removed=removed)
         assert driver.removed[-1] == sandbox.docker_id and sandboxes.idle() == 0
@@ -85,8 +85,9 @@ def test_published_ports_or_hosts_get_the_tasks_own_sandbox_removed_after(driver
         ContainerSpec(name="p", image="busybox", labels={}, network="net", ports={"80/tcp": None}),
         ContainerSpec(name="h", image="busybox", labels={}, network="net", extra_hosts={"db": "10.0.0.1"}),
     ):
-        sandbox = sandboxes.lease(own)
-        assert not sandbox.pooled and sandbox.spec is own
+        assert sandboxes.lease(own, containers=1) is None  # the one container holds it itself
+        sandbox = sandboxes.lease(own, containers=2)
+        assert sandbox is not None and not sandbox.pooled and sandbox.spec is own
         sandbox.start()
         sandbox.release([member()], members_removed=True)
         assert driver.removed[-1] == sandbox.docker_id
@@ -95,7 +96,7 @@ def test_published_ports_or_hosts_get_the_tasks_own_sandbox_removed_after(driver
 
 def test_concurrent_tasks_get_separate_sandboxes_and_keep_is_bounded(driver: FakeDriver) -> None:
     sandboxes = pool(driver, keep=2)
-    leased = [sandboxes.lease(OWN) for _ in range(3)]
+    leased = [sandboxes.lease(OWN, containers=1) for _ in range(3)]
     for sandbox in leased:
         sandbox.start()
     assert len({s.docker_id for s in leased}) == 3
@@ -106,19 +107,19 @@ def test_concurrent_tasks_get_separate_sandboxes_and_keep_is_bounded(driver: Fak
 
 def test_a_sandbox_stopped_from_outside_is_replaced(driver: FakeDriver) -> None:
     sandboxes = pool(driver)
-    first = sandboxes.lease(OWN)
+    first = sandboxes.lease(OWN, containers=1)
     first.start()
     first.release([member()], members_removed=True)
     assert first.docker_id is not None
     driver.running[first.docker_id] = False  # docker kill
-    second = sandboxes.lease(OWN)
+    second = sandboxes.lease(OWN, containers=1)
     second.start()
     assert second is not first and first.docker_id in driver.removed and driver.running[second.docker_id]
 
 
 def test_a_sandbox_that_failed_to_start_is_never_lent(driver: FakeDriver) -> None:
     sandboxes = pool(driver)
-    broken = sandboxes.lease(OWN)
+    broken = sandboxes.lease(OWN, containers=1)
     driver.fail_start = True
     with pytest.raises(DockerStartError):
         broken.start()
@@ -128,7 +129,7 @@ def test_a_sandbox_that_failed_to_start_is_never_lent(driver: FakeDriver) -> Non
 
 def test_close_removes_the_idle_and_whatever_comes_back_later(driver: FakeDriver) -> None:
     sandboxes = pool(driver)
-    idle, busy = sandboxes.lease(OWN), sandboxes.lease(OWN)
+    idle, busy = sandboxes.lease(OWN, containers=1), sandboxes.lease(OWN, containers=1)
     idle.start()
     busy.start()
     idle.release([member()], members_removed=True)
