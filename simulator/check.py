@@ -112,9 +112,9 @@ def check_task(
     execution_role = role_arn_for(definition.execution_role_arn, world.account)
     task_role = role_arn_for(definition.task_role_arn, world.account)
     cluster_arn = f"arn:aws:ecs:{world.region}:{world.account}:cluster/{sim.cluster}"
-    iam = sim.client("iam")
+    assert sim.policies is not None
     for role_arn in filter(None, (execution_role, task_role)):
-        trusted = ecs_can_assume(iam, role_arn, world.account, cluster_arn)
+        trusted = ecs_can_assume(sim.policies, role_arn, world.account, cluster_arn)
         report.requirements.append(
             Requirement(
                 PHASE_EXECUTION,

@@ -136,8 +136,8 @@ class Service:
         host (loopback) listener's port, 0 for any."""
         sim = self.sim
         assert sim.endpoints is not None and sim.network is not None and sim.gateway is not None
+        assert sim.policies is not None
         cluster_arn = f"arn:aws:ecs:{sim.world.region}:{sim.world.account}:cluster/{sim.cluster}"
-        iam = sim.client("iam")
         for option, role_arn in (
             ("--task-role", self.task_role_arn),
             ("--execution-role", self.execution_role_arn),
@@ -146,7 +146,7 @@ class Service:
                 continue
             if role_arn.rsplit("/", 1)[-1] not in sim.world.roles:
                 raise InputError(f"no role {role_arn.rsplit('/', 1)[-1]!r} in the world", where=option)
-            if not ecs_can_assume(iam, role_arn, sim.world.account, cluster_arn):
+            if not ecs_can_assume(sim.policies, role_arn, sim.world.account, cluster_arn):
                 raise InputError(unable_to_assume_message(role_arn), where=option)
         self._session = sim.assume_role(self.task_role_arn, SESSION_NAME, _LABEL)
         self._credentials_id = sim.endpoints.register_credentials(TaskCredentials.from_session(self._session))

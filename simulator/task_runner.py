@@ -202,8 +202,9 @@ class TaskRun:
 
     def _check_trust(self) -> None:
         for role_arn in filter(None, (self.execution_role_arn, self.task_role_arn)):
+            assert self._sim.policies is not None
             if not ecs_can_assume(
-                self._sim.client("iam"), role_arn, self._sim.world.account, self.task.cluster_arn
+                self._sim.policies, role_arn, self._sim.world.account, self.task.cluster_arn
             ):
                 raise RunTaskRefused(unable_to_assume_message(role_arn))
 

@@ -3,11 +3,9 @@ the task execution role and the task role, or RunTask fails before a task exists
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..iam import evaluate
-from ..iam.model import AuthzRequest, PolicyKind, PolicySet, Principal, PrincipalType
-from ..iam.policy import parse_policy
+from ..iam.model import AuthzRequest, PolicySet, Principal, PrincipalType
+from ..policy_source import PolicySource
 
 ECS_TASKS_SERVICE = "ecs-tasks.amazonaws.com"
 
@@ -20,14 +18,13 @@ def unable_to_assume_message(role_arn: str) -> str:
     )
 
 
-def ecs_can_assume(iam_client: Any, role_arn: str, account: str, cluster_arn: str) -> bool:
+def ecs_can_assume(policies: PolicySource, role_arn: str, account: str, cluster_arn: str) -> bool:
     """Whether the role exists and its trust policy lets ecs-tasks.amazonaws.com assume it (with the
-    aws:SourceAccount / aws:SourceArn keys ECS sends, so confused-deputy conditions work)."""
-    try:
-        role = iam_client.get_role(RoleName=role_arn.rsplit("/", 1)[-1])["Role"]
-    except iam_client.exceptions.NoSuchEntityException:
+    aws:SourceAccount / aws:SourceArn keys ECS sends, so confused-deputy conditions work). The trust
+    policy is the role's resource policy in ``policies``, cached there until a write changes it."""
+    role = policies.resource_info(role_arn)
+    if not role.exists:
         return False
-    trust = parse_policy(role["AssumeRolePolicyDocument"], name="trust policy", kind=PolicyKind.TRUST)
     service = Principal(
         arn=ECS_TASKS_SERVICE, account="", type=PrincipalType.SERVICE, service=ECS_TASKS_SERVICE
     )
@@ -37,4 +34,4 @@ def ecs_can_assume(iam_client: Any, role_arn: str, account: str, cluster_arn: st
         role_arn,
         context={"aws:SourceAccount": account, "aws:SourceArn": cluster_arn},
     )
-    return evaluate(request, PolicySet(resource=trust)).allowed
+    return evaluate(request, PolicySet(resource=role.policy)).allowed
