@@ -114,9 +114,11 @@ class Simulator(StartStop):
 
     # --- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> None:
+        if self._with_docker:
+            self._start_task_network()
         self._start_aws()
         if self._with_docker:
-            self._start_docker()
+            self._start_endpoints()
 
     def _start_aws(self) -> None:
         self._stack.enter_context(self._backend)
@@ -133,8 +135,8 @@ class Simulator(StartStop):
             )
         )
 
-    def _start_docker(self) -> None:
-        assert self.gateway is not None
+    def _start_task_network(self) -> None:
+        """Docker before the AWS side: the first task's network namespace is made while the world seeds."""
         client = docker_client()
         self._stack.callback(client.close)
         # Runs after everything below is removed: a Ctrl-C can land between Docker creating an object
@@ -142,17 +144,22 @@ class Simulator(StartStop):
         self._stack.callback(_remove_owned, client, self.owner_id)
         reap_leftovers(client)
         self.driver = ContainerDriver(client)
-        self.endpoints = self._stack.enter_context(EndpointServer())
         self.network = self._stack.enter_context(TaskNetwork.create(client, self.owner_id))
+        self.sandboxes = SandboxPool(
+            self.driver, network=self.network.name, image=PAUSE_IMAGE, labels=owner_labels(self.owner_id)
+        )
+        self._stack.callback(self.sandboxes.close)  # before the network goes: they are on it
+        self.sandboxes.prewarm()
+
+    def _start_endpoints(self) -> None:
+        """The credentials/metadata server and the gateway, reachable from the task network at 169.254.170.2."""
+        assert self.gateway is not None and self.network is not None
+        self.endpoints = self._stack.enter_context(EndpointServer())
         self.endpoints.start(self.network.gateway_ip)
         endpoint_port = self.endpoints.addresses[0][1]
         gateway_port = self.gateway.add_listener(self.network.gateway_ip)
         self.network.forward(CREDENTIALS_PORT, endpoint_port)
         self.network.forward(GATEWAY_PORT, gateway_port)
-        self.sandboxes = SandboxPool(
-            self.driver, network=self.network.name, image=PAUSE_IMAGE, labels=owner_labels(self.owner_id)
-        )
-        self._stack.callback(self.sandboxes.close)  # before the network goes: they are on it
 
     def stop(self) -> None:
         """Stop every task still running (as StopTask does), then remove the network, servers, backend."""

@@ -24,6 +24,9 @@ from .containers import ContainerDriver, ContainerSpec
 # Capabilities with which a container can rewrite its namespace's interfaces, routes or firewall.
 NAMESPACE_CHANGING_CAPABILITIES = frozenset({"NET_ADMIN", "SYS_ADMIN", "ALL"})
 SLEEP_FOREVER = ("sleep", "2147483647")
+# A Docker engine that hangs on create must not hang the stop: whatever the prewarm makes later is
+# still labelled with its owner and swept with the simulator's other objects.
+_PREWARM_JOIN_SECONDS = 30.0
 
 
 def may_change_namespace(spec: ContainerSpec) -> bool:
@@ -89,6 +92,7 @@ class SandboxPool:
         self._idle: list[Sandbox] = []
         self._lock = threading.Lock()
         self._closed = False
+        self._prewarming: threading.Thread | None = None
 
     def lease(self, own: ContainerSpec, *, containers: int) -> Sandbox | None:
         """A sandbox for a task of ``containers`` containers; ``own`` is the holder the task would get for
@@ -96,6 +100,9 @@ class SandboxPool:
         which holds a namespace made for it itself (one container instead of two)."""
         if own.ports or own.extra_hosts:
             return Sandbox(self, own, pooled=False) if containers > 1 else None
+        prewarming = self._prewarming
+        if prewarming is not None and prewarming.is_alive():
+            prewarming.join()  # sooner done than a sandbox made from scratch now
         while True:
             with self._lock:
                 if not self._idle:
@@ -104,6 +111,22 @@ class SandboxPool:
             if self._still_running(sandbox):
                 return sandbox
             self._remove(sandbox)
+        return self._new()
+
+    def prewarm(self) -> None:
+        """Make one sandbox in the background, so that the first task finds one waiting."""
+        self._prewarming = threading.Thread(target=self._make_idle, name="ecs-sim-prewarm", daemon=True)
+        self._prewarming.start()
+
+    def _make_idle(self) -> None:
+        sandbox = self._new()
+        with contextlib.suppress(
+            Exception
+        ):  # a task that finds none makes its own and reports Docker's error
+            sandbox.start()
+        self.give_back(sandbox, keep=sandbox.pooled)
+
+    def _new(self) -> Sandbox:
         spec = ContainerSpec(
             name=f"ecs-sim-sandbox-{secrets.token_hex(10)}",
             image=self._image,
@@ -126,7 +149,10 @@ class SandboxPool:
 
     def close(self) -> None:
         with self._lock:
-            self._closed = True
+            self._closed = True  # from now on whatever comes back is removed
+        if self._prewarming is not None:
+            self._prewarming.join(timeout=_PREWARM_JOIN_SECONDS)
+        with self._lock:
             idle, self._idle = self._idle, []
         for sandbox in idle:
             self._remove(sandbox)

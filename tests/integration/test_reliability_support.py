@@ -136,7 +136,9 @@ def network_of_process(client: docker.DockerClient, pid: int) -> str:
 
 
 def running_containers(client: docker.DockerClient, pid: int) -> list[Any]:
-    filters = {"label": [f"{MANAGED}=true", f"{PID}={pid}"], "status": "running"}
+    """The running containers of ``pid``'s tasks (not the network namespaces kept for tasks)."""
+    task_container = "com.amazonaws.ecs.task-arn"
+    filters = {"label": [f"{MANAGED}=true", f"{PID}={pid}", task_container], "status": "running"}
     return list(client.containers.list(filters=filters))
 
 

@@ -137,3 +137,25 @@ def test_close_removes_the_idle_and_whatever_comes_back_later(driver: FakeDriver
     assert driver.removed == [idle.docker_id]
     busy.release([member()], members_removed=True)  # a task that stopped after the simulator did
     assert driver.removed == [idle.docker_id, busy.docker_id] and sandboxes.idle() == 0
+
+
+def test_prewarm_leaves_one_for_the_first_task_and_close_waits_for_it(driver: FakeDriver) -> None:
+    sandboxes = pool(driver)
+    sandboxes.prewarm()
+    sandboxes.close()  # joins the prewarm: what it made is removed, nothing is left running
+    assert list(driver.specs) == ["id0"] and driver.removed == ["id0"]
+    warm = pool(driver)
+    warm.prewarm()
+    assert warm._prewarming is not None
+    warm._prewarming.join()
+    first = warm.lease(OWN, containers=1)
+    assert first is not None and first.docker_id == "id1" and driver.running["id1"]
+
+
+def test_a_prewarm_that_fails_leaves_nothing(driver: FakeDriver) -> None:
+    driver.fail_start = True
+    sandboxes = pool(driver)
+    sandboxes.prewarm()
+    assert sandboxes._prewarming is not None
+    sandboxes._prewarming.join()
+    assert sandboxes.idle() == 0 and driver.removed == ["id0"]
