@@ -17,6 +17,7 @@ import contextlib
 import secrets
 import threading
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .containers import ContainerDriver, ContainerSpec
@@ -27,6 +28,7 @@ SLEEP_FOREVER = ("sleep", "2147483647")
 # A Docker engine that hangs on create must not hang the stop: whatever the prewarm makes later is
 # still labelled with its owner and swept with the simulator's other objects.
 _PREWARM_JOIN_SECONDS = 30.0
+_REMOVERS = 8
 
 
 def may_change_namespace(spec: ContainerSpec) -> bool:
@@ -154,8 +156,9 @@ class SandboxPool:
             self._prewarming.join(timeout=_PREWARM_JOIN_SECONDS)
         with self._lock:
             idle, self._idle = self._idle, []
-        for sandbox in idle:
-            self._remove(sandbox)
+        if idle:  # side by side: 20 kept sandboxes took 5.4 s to remove one at a time, 3 s so
+            with ThreadPoolExecutor(min(len(idle), _REMOVERS), thread_name_prefix="ecs-sim-remove") as pool:
+                list(pool.map(self._remove, idle))
 
     def _still_running(self, sandbox: Sandbox) -> bool:
         """A holder stopped from outside (``docker kill``) would fail every container joining it."""
