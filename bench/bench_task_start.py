@@ -8,8 +8,8 @@ measured too. Rounds alternate the kinds so load drift on the machine hits all a
 medians. The Docker floor is the
 docker CLI (``docker run --rm IMAGE true`` via subprocess with an argument list) and, for reference,
 the SDK's low-level create/start/wait/remove, and the CLI with the options the simulator gives the
-container (its task network and alias, the Fargate task size as cpu and memory limits): what Docker
-itself costs for the container as a task runs it. Also: the cold CLI (``ecs-sim run``, a new process that
+container (a namespace held by a sleeping container on the task network, the Fargate task size as cpu
+and memory limits): what Docker itself costs for the container as a task runs it. Also: the cold CLI (``ecs-sim run``, a new process that
 starts moto, the gateway and the task network), the median duration of every timeline step, and a
 cProfile of one task's thread (the worst functions by cumulative time).
 
@@ -161,10 +161,14 @@ def main() -> None:
         _simulator(sim, definition, {})  # warm-up: botocore models, first connections
         _docker_cli()
         assert sim.network is not None
-        # The container as the simulator runs it: on the task network with its alias, and with the
-        # Fargate task size as its limits (cpu 256 = 0.25 vCPU, memory 512 MiB).
+        # The container as the simulator runs it: in a namespace held by a sleeping container on the
+        # task network, with the Fargate task size as its limits (cpu 256 = 0.25 vCPU, memory 512 MiB).
+        holder = api.create_container(
+            IMAGE, ["sleep", "3600"], host_config=api.create_host_config(network_mode=sim.network.name)
+        )["Id"]
+        api.start(holder)
         same_options = (
-            *("--network", sim.network.name, "--network-alias", "app"),
+            *("--network", f"container:{holder}"),
             *("--cpus", str(int(definition["cpu"]) / 1024), "--memory", f"{definition['memory']}m"),
         )
         measure = {
@@ -179,6 +183,7 @@ def main() -> None:
             for kind in order if number % 2 == 0 else reversed(order):
                 times[kind].append(measure[kind]())
         profile = _profile(sim, definition, args.profile_top) if args.profile_top else []
+        api.remove_container(holder, force=True)
     cold = _cold_cli(args.cli_runs) if args.cli_runs else []
     medians = {kind: median_ms(values) for kind, values in times.items()}
     document = {
