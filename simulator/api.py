@@ -36,8 +36,9 @@ from .ecs.lifecycle import TaskStatus
 from .endpoints.server import EndpointServer
 from .errors import EcsSimError
 from .gateway import DecisionRecord, Gateway
-from .iam import evaluate
-from .iam.model import AuthzRequest, Decision, PolicySet, Principal
+from .gateway.authorizer import UNSENT_CLIENT_IP, Authorizer, request_context
+from .gateway.resources import check_on
+from .iam.model import Decision, Principal
 from .iam.principals import principal_from_arn
 from .phases.container_spec import PAUSE_IMAGE
 from .phases.task_start.units import StartUnit
@@ -293,17 +294,12 @@ class Simulator(StartStop):
     def authorize(
         self, principal: Principal, action: str, resource: str, context: Mapping[str, Any] | None = None
     ) -> Decision:
-        """What the policies decide for ``principal`` (used to tell whether the other role would allow)."""
+        """What the gateway would decide for ``principal`` calling ``action`` on ``resource`` (its policy and
+        tags included); ``context``: the request's keys, by default those of an unsent call in the world's
+        region. Used to tell whether the other role would allow."""
         assert self.policies is not None
-        principal_policies = self.policies.principal_policies(principal)
-        info = self.policies.resource_info(resource) if resource != "*" else None
-        policies = PolicySet(
-            identity=principal_policies.identity,
-            boundary=principal_policies.boundary,
-            scps=principal_policies.scps,
-            resource=info.policy if info else None,
-        )
-        return evaluate(AuthzRequest(principal, action, resource, dict(context or {})), policies)
+        keys = request_context(self.world.region, UNSENT_CLIENT_IP) if context is None else context
+        return Authorizer(self.policies, None).decide(principal, check_on(action, resource), keys)[1]
 
     def denials_for(
         self, labels: Mapping[str, tuple[str, Session]], other: Mapping[str, Principal | None]
@@ -322,7 +318,9 @@ class Simulator(StartStop):
     ) -> Denial:
         """A denied decision with its diagnosis; ``other`` is the task's other role, for wrong-role detection."""
         role_arn = principal.role_arn or principal.arn
-        other_decision = self.authorize(other, record.action, record.resource) if other else None
+        other_decision = (
+            self.authorize(other, record.action, record.resource, record.context) if other else None
+        )
         text, fix, other_allows = diagnose(
             phase=phase,
             role_arn=role_arn,

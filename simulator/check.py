@@ -2,25 +2,22 @@
 
 It walks the same task-start plan that `run` executes (``plan_task_start``) and asks the gateway to
 authorize each planned call exactly as it would authorize the real one, so `check` and `run` cannot
-disagree about what phase 1 needs.
+disagree about what phase 1 needs. The application's calls (``--task-role-actions``) are authorized by
+the gateway too, under a session of the task role.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from .api import Simulator
-from .diagnosis import PHASE_EXECUTION, PHASE_RUNTIME, WHY_RUNTIME, Denial
+from .diagnosis import PHASE_EXECUTION, PHASE_RUNTIME, Denial
 from .ecs.failures import LaunchType
 from .ecs.trust import ecs_can_assume, unable_to_assume_message
 from .errors import EXIT_OK, EXIT_TASK_FAILED_TO_START, InputError
 from .gateway import DecisionRecord
-from .iam import denial_message
-from .iam.model import AuthzRequest, Decision
-from .iam.principals import principal_from_arn
 from .phases.task_start.plan import missing_execution_role, plan_task_start
 from .phases.task_start.units import StartContext
 from .task_runner import role_arn_for
@@ -148,7 +145,9 @@ def check_task(
                 failed = any(not r.decision.allowed for r, _ in records)
                 for record, why in records:
                     report.requirements.append(
-                        _requirement(record, PHASE_EXECUTION, execution_role, unit, not stopped)
+                        _requirement(
+                            record, PHASE_EXECUTION, execution_role, unit.kind, unit.container, not stopped
+                        )
                     )
                     if not record.decision.allowed:
                         report.denials.append(
@@ -162,22 +161,31 @@ def check_task(
         report.start_failure = missing.stopped_reason
 
     if task_role and runtime_actions:
-        principal = sim.role_principal(task_role, CHECK_SESSION)
+        # Decided by the gateway exactly as the application's own calls would be, session and all.
+        label = f"{CHECK_SESSION}/task"
+        session = sim.assume_role(task_role, CHECK_SESSION, label)
         other = sim.role_principal(execution_role, CHECK_SESSION)
-        assert principal is not None
-        for action, resource in runtime_actions:
-            decision = sim.authorize(principal, action, resource)
-            report.requirements.append(
-                Requirement(PHASE_RUNTIME, task_role, action, resource, decision.allowed, "application", None)
-            )
-            if not decision.allowed:
-                record = _synthetic_record(principal.arn, action, resource, decision)
-                report.denials.append(sim.denial_of(record, WHY_RUNTIME, PHASE_RUNTIME, principal, other))
+        try:
+            for action, resource in runtime_actions:
+                sim.gateway.authorize_action(session, action, resource, world.region)
+                for record, why in sim.take_decisions(label):
+                    report.requirements.append(_requirement(record, PHASE_RUNTIME, task_role, "application"))
+                    if not record.decision.allowed:
+                        report.denials.append(
+                            sim.denial_of(record, why, PHASE_RUNTIME, session.principal, other)
+                        )
+        finally:
+            sim.sessions.revoke(session.access_key_id)
     return report
 
 
 def _requirement(
-    record: DecisionRecord, phase: str, role_arn: str, unit: Any, first_failure: bool
+    record: DecisionRecord,
+    phase: str,
+    role_arn: str,
+    step: str,
+    container: str | None = None,
+    first_failure: bool = False,
 ) -> Requirement:
     return Requirement(
         phase,
@@ -185,24 +193,7 @@ def _requirement(
         record.action,
         record.resource,
         record.decision.allowed,
-        unit.kind,
-        unit.container,
+        step,
+        container,
         stops_task=first_failure and not record.decision.allowed,
-    )
-
-
-def _synthetic_record(principal_arn: str, action: str, resource: str, decision: Decision) -> DecisionRecord:
-    """What the gateway would have recorded had the application made this call."""
-    message = denial_message(AuthzRequest(principal_from_arn(principal_arn), action, resource), decision)
-    return DecisionRecord(
-        "",
-        principal_arn,
-        action.split(":")[0],
-        "",
-        action,
-        resource,
-        decision,
-        "AccessDenied",
-        message,
-        datetime.now(UTC),
     )

@@ -10,11 +10,11 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from ..iam import denial_message, evaluate
-from ..iam.model import AuthzRequest, ContextValue, Decision, PolicySet, Principal
+from ..iam.model import AuthzRequest, ContextValue, Decision, Principal
 from ..policy_source import PolicySource, ResourceInfo
 from ..sessions import Session
 from .resources import ANY, Check
@@ -35,6 +35,8 @@ class DecisionRecord:
     message: str | None
     at: datetime
     via: str | None = None
+    # every context key the decision saw: wrong-role detection asks the other role the same question
+    context: Mapping[str, ContextValue] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -65,71 +67,67 @@ class RequestFacts:
     error_code: str  # the code a denial is answered with, for the record
 
 
+# The source address of a call decided without being sent (``ecs-sim check``, wrong-role detection).
+UNSENT_CLIENT_IP = "127.0.0.1"
+
+
+def request_context(region: str, client_ip: str) -> dict[str, ContextValue]:
+    """The keys every request through the gateway carries: plain HTTP, from ``client_ip``, for ``region``."""
+    return {"aws:SecureTransport": "false", "aws:SourceIp": client_ip, "aws:RequestedRegion": region}
+
+
 class Authorizer:
     def __init__(self, policies: PolicySource, on_decision: Callable[[DecisionRecord], None] | None) -> None:
         self._policies = policies
         self._on_decision = on_decision
 
+    def decide(
+        self, principal: Principal, check: Check, context: Mapping[str, ContextValue]
+    ) -> tuple[AuthzRequest, Decision]:
+        """One check as the gateway decides it: the caller's policies (identity, boundary, SCPs), the
+        resource's policy and tags, ``context`` (the request's keys), then the check's own keys.
+        ``Simulator.authorize`` asks this too, so `check` and diagnosis cannot judge a call differently."""
+        info = (
+            self._policies.resource_info(check.policy_arn or check.resource)
+            if check.resource != ANY
+            else None
+        )
+        request = AuthzRequest(
+            principal, check.action, check.resource, {**context, **_tag_keys(check, info), **check.context}
+        )
+        policies = self._policies.principal_policies(principal)
+        if info is not None:
+            policies = dataclasses.replace(policies, resource=info.policy)
+        return request, evaluate(request, policies)
+
     def authorize(self, session: Session, facts: RequestFacts, checks: list[Check]) -> Denial | None:
         """The first denial among ``checks`` (in order), or None when every check is allowed."""
-        if not checks:
-            return None
-        principal = session.principal
-        base_set = self._policies.principal_policies(principal)
-        context: dict[str, ContextValue] = {
-            "aws:SecureTransport": "false",
-            "aws:SourceIp": facts.client_ip,
-            "aws:RequestedRegion": facts.region,
-        }
+        context = request_context(facts.region, facts.client_ip)
         for check in checks:
-            info = (
-                self._policies.resource_info(check.policy_arn or check.resource)
-                if check.resource != ANY
-                else None
-            )
-            request = AuthzRequest(
-                principal,
-                check.action,
-                check.resource,
-                {**context, **_tag_keys(facts.service, check, info), **check.context},
-            )
-            policies = dataclasses.replace(base_set, resource=info.policy if info is not None else None)
-            decision = evaluate(request, policies)
+            request, decision = self.decide(session.principal, check, context)
             message = None
             if not decision.allowed:
                 message = denial_message(request, decision, quote_resource=facts.service == "s3")
             self._record(session, facts, request, decision, message, via=None)
             if message is not None:
                 return Denial(message)
-            if check.decrypts and info is not None and info.kms_key_arn:
-                denial = self._decrypt_via(
-                    session, facts, principal, base_set, check.resource, info.kms_key_arn
-                )
+            if check.decrypts:
+                denial = self.authorize_decrypts(session, facts, [check.resource])
                 if denial is not None:
                     return denial
         return None
 
     def authorize_decrypts(self, session: Session, facts: RequestFacts, arns: list[str]) -> Denial | None:
         """kms:Decrypt via the service for each resource in ``arns`` encrypted with a customer managed key."""
-        base_set: PolicySet | None = None
         for arn in arns:
-            info = self._policies.resource_info(arn)
-            if info.kms_key_arn:
-                base_set = base_set or self._policies.principal_policies(session.principal)
-                denial = self._decrypt_via(session, facts, session.principal, base_set, arn, info.kms_key_arn)
+            key_arn = self._policies.resource_info(arn).kms_key_arn
+            if key_arn:
+                denial = self._decrypt_via(session, facts, arn, key_arn)
                 if denial is not None:
                     return denial
         return None
 
-    def _decrypt_via(
-        self,
-        session: Session,
-        facts: RequestFacts,
-        principal: Principal,
-        base_set: PolicySet,
-        arn: str,
-        key_arn: str,
-    ) -> Denial | None:
+    def _decrypt_via(self, session: Session, facts: RequestFacts, arn: str, key_arn: str) -> Denial | None:
         service = facts.service
         called_via = f"{service}.amazonaws.com"
         # Forward access sessions carry no aws:SourceIp: the service, not the caller, calls KMS.
@@ -141,15 +139,11 @@ class Authorizer:
             "aws:CalledViaFirst": called_via,
             "aws:CalledViaLast": called_via,
             "kms:ViaService": f"{service}.{facts.region}.amazonaws.com",
-            "kms:CallerAccount": principal.account,
+            "kms:CallerAccount": session.principal.account,
         }
         if service in _ENCRYPTION_CONTEXT_KEYS:
             context[f"kms:EncryptionContext:{_ENCRYPTION_CONTEXT_KEYS[service]}"] = arn
-        key_info = self._policies.resource_info(key_arn)
-        request = AuthzRequest(
-            principal, "kms:Decrypt", key_arn, {**context, **_tag_keys("kms", None, key_info)}
-        )
-        decision = evaluate(request, dataclasses.replace(base_set, resource=key_info.policy))
+        request, decision = self.decide(session.principal, Check("kms:Decrypt", key_arn), context)
         message = None
         if not decision.allowed:
             kms_message = denial_message(request, decision)
@@ -181,14 +175,16 @@ class Authorizer:
                 message=message,
                 at=datetime.now(UTC),
                 via=via,
+                context=request.context,
             )
         )
 
 
-def _tag_keys(service: str, check: Check | None, info: ResourceInfo | None) -> dict[str, ContextValue]:
+def _tag_keys(check: Check, info: ResourceInfo | None) -> dict[str, ContextValue]:
     """aws:ResourceTag/* (and the service's own ResourceTag alias) of the resource itself."""
-    if info is None or (check is not None and check.policy_arn not in (None, check.resource)):
+    if info is None or check.policy_arn not in (None, check.resource):
         return {}  # an S3 object: its bucket's tags are not the object's
+    service = check.action.split(":", 1)[0]
     keys: dict[str, ContextValue] = {}
     for tag, value in info.tags.items():
         keys[f"aws:ResourceTag/{tag}"] = value

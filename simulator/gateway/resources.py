@@ -222,6 +222,15 @@ def _action(parsed: ParsedRequest, params: Mapping[str, Any] | None = None) -> s
     )
 
 
+def check_on(action: str, resource: str) -> Check:
+    """The check of a call that needs ``action`` on ``resource``, for callers that name the ARN instead of
+    sending the request (``check --task-role-actions``, wrong-role detection). A request-only parameter
+    (SSM's ``WithDecryption``) is not known here: such a read is checked as not decrypting."""
+    if _is_object_arn(resource):
+        return _object_check(action, resource, {})
+    return Check(action, resource, decrypts=action.lower() in _DECRYPTING_ACTIONS)
+
+
 # --- generic -----------------------------------------------------------------------------------------
 
 
@@ -270,6 +279,9 @@ def _ssm(parsed: ParsedRequest, place: Place, lookups: Lookups) -> list[Check]:
 
 # --- Secrets Manager ---------------------------------------------------------------------------------
 
+# Reads that always return the plaintext, so the secret's customer managed key must allow kms:Decrypt.
+_DECRYPTING_ACTIONS = frozenset({"secretsmanager:getsecretvalue", "secretsmanager:batchgetsecretvalue"})
+
 
 def _secret_arn(place: Place, lookups: Lookups, secret_id: str) -> str:
     """A full secret ARN (with the random suffix) for a name, partial or full ARN."""
@@ -287,7 +299,7 @@ def _secretsmanager(parsed: ParsedRequest, place: Place, lookups: Lookups) -> li
     for key in ("VersionStage", "VersionId"):
         if isinstance(params.get(key), str):
             context[f"secretsmanager:{key}"] = params[key]
-    decrypts = parsed.operation_name in ("GetSecretValue", "BatchGetSecretValue")
+    decrypts = action.lower() in _DECRYPTING_ACTIONS
     if isinstance(params.get("SecretId"), str):
         ids = [params["SecretId"]]
     elif isinstance(params.get("SecretIdList"), list):
@@ -403,6 +415,16 @@ def _object_arn(place: Place, bucket: str, key: str) -> str:
     return _arn(place, "s3", "object", BucketName=bucket, ObjectName=key)
 
 
+def _is_object_arn(arn: str) -> bool:
+    parts = arn.split(":", 5)
+    return len(parts) == 6 and parts[0] == "arn" and parts[2:5] == ["s3", "", ""] and "/" in parts[5]
+
+
+def _object_check(action: str, object_arn: str, context: Mapping[str, ContextValue]) -> Check:
+    """An object is governed by its bucket's policy (``arn:aws:s3:::BUCKET/KEY`` -> ``arn:aws:s3:::BUCKET``)."""
+    return Check(action, object_arn, context, policy_arn=object_arn.split("/", 1)[0])
+
+
 def _s3_context(params: Mapping[str, Any]) -> dict[str, ContextValue]:
     context: dict[str, ContextValue] = {}
     for member, key in (
@@ -430,11 +452,10 @@ def _s3(parsed: ParsedRequest, place: Place, lookups: Lookups) -> list[Check]:
     if operation == "DeleteObjects":
         objects = as_list((params.get("Delete") or {}).get("Object"))
         return [
-            Check(
+            _object_check(
                 iam_action("s3", operation, obj),
                 _object_arn(place, bucket, str(obj.get("Key", ""))),
                 _s3_context(obj),
-                policy_arn=bucket_arn,
             )
             for obj in objects
             if isinstance(obj, dict)
@@ -442,7 +463,7 @@ def _s3(parsed: ParsedRequest, place: Place, lookups: Lookups) -> list[Check]:
     key = params.get("Key")
     if not isinstance(key, str):
         return [Check(_action(parsed), bucket_arn, context)]
-    checks = [Check(_action(parsed), _object_arn(place, bucket, key), context, policy_arn=bucket_arn)]
+    checks = [_object_check(_action(parsed), _object_arn(place, bucket, key), context)]
     source = params.get("CopySource")
     if isinstance(source, str):
         checks.append(_copy_source_check(place, source))
@@ -453,10 +474,10 @@ def _copy_source_check(place: Place, source: str) -> Check:
     path, _, query = unquote(source).partition("?")
     source_bucket, _, source_key = path.lstrip("/").partition("/")
     version = query.removeprefix("versionId=") if query.startswith("versionId=") else None
-    return Check(
+    return _object_check(
         iam_action("s3", "GetObject", {"VersionId": version}),
         _object_arn(place, source_bucket, source_key),
-        policy_arn=_bucket_arn(place, source_bucket),
+        {},
     )
 
 

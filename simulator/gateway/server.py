@@ -19,13 +19,13 @@ from ..errors import EnvironmentProblem
 from ..policy_source import PolicySource, is_read_operation
 from ..sessions import Session, SessionRegistry
 from .assumed import session_from_assume_role
-from .authorizer import Authorizer, DecisionRecord, RequestFacts
+from .authorizer import UNSENT_CLIENT_IP, Authorizer, DecisionRecord, RequestFacts
 from .catalog import catalog
 from .errors import ErrorResponse, ErrorStyle, Family, GatewayError, Problem, render, style_for
 from .http1 import BodyTooLarge, MalformedMessage, header_dict, read_body, read_header_pairs
 from .lookups import BackendLookups, LookupCache
 from .parsing import IncomingRequest, ParsedRequest, is_query_compatible, parse_request
-from .resources import Place, checks_for, decrypted_in_response, iam_prefix
+from .resources import Place, check_on, checks_for, decrypted_in_response, iam_prefix
 from .sigv4 import Credential, read_credential, verify
 from .upstream import HOP_BY_HOP, Upstream
 
@@ -192,7 +192,18 @@ class Gateway:
         model = catalog().model(service)
         parsed = ParsedRequest(model, model.operation_model(operation), params)
         style = style_for(parsed.service_name, parsed.service.protocol, parsed.service.metadata)
-        return self._decide(session, parsed, region, "127.0.0.1", style)
+        return self._decide(session, parsed, region, UNSENT_CLIENT_IP, style)
+
+    def authorize_action(self, session: Session, action: str, resource: str, region: str) -> str | None:
+        """Like ``authorize_call``, for a call named by what it needs (``action`` on ``resource``) instead of
+        its parameters, as ``ecs-sim check --task-role-actions`` names the application's calls."""
+        service, _, operation = action.partition(":")
+        style = _signing_style(service) or ErrorStyle(Family.JSON)
+        facts = RequestFacts(
+            service, operation, region, UNSENT_CLIENT_IP, Problem.ACCESS_DENIED.value[style.family].code
+        )
+        denial = self._authorizer.authorize(session, facts, [check_on(action, resource)])
+        return denial.message if denial is not None else None
 
     def _decide(
         self, session: Session, parsed: ParsedRequest, region: str, client_ip: str, style: ErrorStyle
@@ -254,15 +265,20 @@ def _facts(parsed: ParsedRequest, region: str, client_ip: str, style: ErrorStyle
 
 def _style_of(request: IncomingRequest, credential: Credential | None) -> ErrorStyle:
     """The error style before the operation is known: from the signing name, else from the request's shape."""
-    if credential is not None:
-        models = catalog().for_signing_name(credential.service)
-        if models:
-            return style_for(models[0].service_name, models[0].protocol, models[0].metadata)
+    if credential is not None and (style := _signing_style(credential.service)) is not None:
+        return style
     if "x-amz-target" in request.headers:
         return ErrorStyle(Family.JSON)
     if "Action=" in request.query or request.body.startswith(b"Action="):
         return ErrorStyle(Family.QUERY)
     return ErrorStyle(Family.S3)
+
+
+def _signing_style(signing_name: str) -> ErrorStyle | None:
+    models = catalog().for_signing_name(signing_name)
+    if not models:
+        return None
+    return style_for(models[0].service_name, models[0].protocol, models[0].metadata)
 
 
 def _model_style(parsed: ParsedRequest, request: IncomingRequest) -> ErrorStyle:
