@@ -1,7 +1,9 @@
 """Latency of an AWS call through the authorizing gateway vs the same call straight to moto.
 
 As in a task, the servers (embedded moto and the gateway in front of it) run in one process and the
-client in another, so the client's boto3 does not compete with them for the GIL. Each run makes
+client in another, so the client's boto3 does not compete with them for the GIL. The gateway reaches
+moto as the simulator's does (``EmbeddedMoto.transport()``: in-process); "direct" is a boto3 client
+calling moto's HTTP server, as a user's would (``--over-http`` sends the gateway there too). Each run makes
 ``--calls`` calls of ``ssm:GetParameter`` and ``s3:GetObject`` directly and through the gateway,
 alternating call by call; the caller is an assumed-role session whose identity policy allows exactly these calls
 (every gateway call is verified, parsed, mapped and decided by the IAM engine). Prints one JSON
@@ -9,14 +11,13 @@ document: per operation the median over ``--runs`` runs of p50 and p99 (millisec
 gateway p50 / direct p50, and the CPU time the server process spends per call either way (the
 gateway's own cost, which other load on the machine does not distort).
 
-Usage: python bench/bench_gateway.py [--runs 7] [--calls 300]
+Usage: python bench/bench_gateway.py [--runs 7] [--calls 300] [--over-http]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
 import multiprocessing
 import statistics
 import time
@@ -34,16 +35,15 @@ KEY, SECRET, TOKEN = "ASIABENCHEXAMPLE0001", "bench-secret", "bench-token"
 PARAMETER, BUCKET, OBJECT_KEY = "/app/db-host", "bench-config", "prod.env"
 
 
-def _serve(conn: Connection) -> None:
+def _serve(conn: Connection, over_http: bool) -> None:
     """Child process: moto + gateway until the parent closes the pipe."""
-    from moto.server import ThreadedMotoServer
-
+    from simulator.backend import EmbeddedMoto
     from simulator.gateway import Gateway
+    from simulator.gateway.upstream import Upstream
     from simulator.iam import PolicyKind, PolicySet, parse_policy, principal_from_arn
     from simulator.policy_source import ResourceInfo
     from simulator.sessions import Session, SessionRegistry
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     principal = principal_from_arn(ROLE_ARN)
     identity = parse_policy(
         {
@@ -78,17 +78,14 @@ def _serve(conn: Connection) -> None:
         def invalidate(self) -> None:
             pass
 
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    moto.start()
-    host, port = moto.get_host_and_port()
-    moto_url = f"http://{host}:{port}"
     sessions = SessionRegistry()
     sessions.register(Session(KEY, SECRET, TOKEN, None, principal))
-    with Gateway(moto_url, sessions, Policies(), region=REGION) as gateway:
-        conn.send((moto_url, gateway.url))
-        while conn.recv() == "cpu":  # until the parent says stop
-            conn.send(time.process_time())
-    moto.stop()
+    with EmbeddedMoto(account=ACCOUNT, region=REGION, load_managed_policies=False) as moto:
+        upstream = Upstream(moto.endpoint_url) if over_http else moto.transport()
+        with Gateway(upstream, sessions, Policies(), region=REGION) as gateway:
+            conn.send((moto.endpoint_url, gateway.url))
+            while conn.recv() == "cpu":  # until the parent says stop
+                conn.send(time.process_time())
 
 
 def _client(service: str, url: str) -> Any:
@@ -130,11 +127,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--over-http", action="store_true", help="the gateway calls moto's HTTP server")
     args = parser.parse_args()
 
     ctx = multiprocessing.get_context("spawn")
     parent, child = ctx.Pipe()
-    server = ctx.Process(target=_serve, args=(child,), daemon=True)
+    server = ctx.Process(target=_serve, args=(child, args.over_http), daemon=True)
     server.start()
     child.close()  # so a server that dies shows as EOF here instead of a hang
     if not parent.poll(120):
@@ -179,7 +177,9 @@ def main() -> None:
     finally:
         parent.send("stop")
         server.join(timeout=10)
-    print(json.dumps({"runs": args.runs, "calls_per_run": args.calls, "results": results}, indent=2))
+    gateway_to_moto = "http" if args.over_http else "in-process"
+    document = {"runs": args.runs, "calls_per_run": args.calls, "gateway_to_moto": gateway_to_moto}
+    print(json.dumps({**document, "results": results}, indent=2))
 
 
 if __name__ == "__main__":

@@ -128,7 +128,7 @@ class Simulator(StartStop):
         self.policies = BackendPolicyStore.for_backend(self._backend, self.world)
         self.gateway = self._stack.enter_context(
             Gateway(
-                self._backend.endpoint_url,
+                self._backend.transport(),
                 self.sessions,
                 self.policies,
                 region=self.world.region,

@@ -7,6 +7,10 @@ STS ``AssumeRole`` registers the keys it issues in the role's account, so sessio
 in the world's account by themselves. The admin credentials are made the same way: a temporary access
 key created directly in the account's IAM backend, so no process-wide setting is needed.
 
+moto's HTTP server serves clients that use ``endpoint_url`` (admin clients, seeding); the gateway calls
+moto's WSGI application in-process instead (``transport()``), which saves a connection and werkzeug's
+request parsing per forwarded call.
+
 moto keeps its state in module globals: every ``EmbeddedMoto`` in one process shares it. Instances for
 different accounts are isolated; instances for the same account at the same time share that account.
 An account's state is wiped when the first instance using it starts and when the last one stops.
@@ -22,19 +26,26 @@ import os
 import socket
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any
 
 import boto3
 import moto.kms.models as moto_kms_models
 from moto.core.base_backend import BackendDict, backend_lock
+from moto.core.request import (
+    PRESERVED_HEADER_NAMES_ENVIRON_KEY,
+    environ_key_for_header,
+    should_preserve_original_header_name,
+)
 from moto.iam.aws_managed_policies import aws_managed_policies_data
 from moto.iam.models import AWSManagedPolicy, IAMBackend, iam_backends
-from moto.server import ThreadedMotoServer
+from moto.server import DomainDispatcherApplication, ThreadedMotoServer, create_backend_app
 
 from ..aws_session import static_session
 from ..errors import EnvironmentProblem
+from ..gateway.in_process import Environ, InProcess
+from ..gateway.upstream import Transport
 from ..startstop import StartStop
 
 DEFAULT_ACCOUNT = "123456789012"
@@ -124,6 +135,23 @@ def _stop_promptly(server: ThreadedMotoServer, url: str) -> None:
         stopper.join(0.02)
 
 
+def _keep_metadata_underscores(environ: Environ, headers: Sequence[tuple[str, str]]) -> None:
+    """What moto's HTTP server (``MotoRequestHandler``) adds to werkzeug's environ: S3 metadata headers
+    whose names hold underscores (``x-amz-meta-my_key``), which werkzeug drops, with their names as sent,
+    unless a header spelled with dashes takes the same environ key."""
+    dashed = {environ_key_for_header(name) for name, _ in headers if "_" not in name}
+    names: dict[str, str] = {}
+    values: dict[str, list[str]] = {}
+    for name, value in headers:
+        key = environ_key_for_header(name)
+        if should_preserve_original_header_name(name) and key not in dashed:
+            names.setdefault(key, name)
+            values.setdefault(key, []).append(value.replace("\r\n", ""))
+    for key, found in values.items():
+        environ[key] = ",".join(found)
+    environ[PRESERVED_HEADER_NAMES_ENVIRON_KEY] = names
+
+
 class EmbeddedMoto(StartStop):
     def __init__(
         self,
@@ -140,6 +168,8 @@ class EmbeddedMoto(StartStop):
         self._port = port
         self._load_managed_policies = load_managed_policies
         self._server: ThreadedMotoServer | None = None
+        # moto's WSGI application for in-process calls; its state is moto's, shared with the server's
+        self._app: DomainDispatcherApplication | None = None
         self._admin_key: tuple[str, str] | None = None
         self.endpoint_url = ""
 
@@ -166,6 +196,7 @@ class EmbeddedMoto(StartStop):
         server.start()
         host, port = server.get_host_and_port()
         self.endpoint_url = f"http://{host}:{port}"
+        self._app = DomainDispatcherApplication(create_backend_app)
         iam = iam_backends[self.account]["aws"]
         if self._load_managed_policies:
             _load_aws_managed_policies(iam)
@@ -183,6 +214,12 @@ class EmbeddedMoto(StartStop):
                 del _accounts_in_use[self.account]
                 _wipe_account(self.account)
         self._admin_key = None
+        self._app = None
+
+    def transport(self) -> Transport:
+        if self._app is None:
+            raise RuntimeError("EmbeddedMoto.transport() called before start()")
+        return InProcess(self._app, self.endpoint_url.removeprefix("http://"), _keep_metadata_underscores)
 
     def admin_session(self) -> boto3.Session:
         if self._admin_key is None:

@@ -9,6 +9,7 @@ from localstack_client.config import get_service_endpoint
 
 from ..aws_session import static_session
 from ..errors import EnvironmentProblem
+from ..gateway.upstream import Transport, Upstream
 from ..startstop import StartStop
 
 # LocalStack (and this class) treat a 12-digit access key id as "act in this account".
@@ -23,6 +24,9 @@ class RemoteEndpoint(StartStop):
 
     def admin_session(self) -> boto3.Session:
         return static_session(self.account, _SECRET, self.region)
+
+    def transport(self) -> Transport:
+        return Upstream(self.endpoint_url)
 
     def start(self) -> None:
         """Check the endpoint answers and acts in our account; nothing is started."""

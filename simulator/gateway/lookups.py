@@ -17,7 +17,7 @@ from botocore.credentials import ReadOnlyCredentials
 
 from ..sessions import Session
 from .catalog import catalog
-from .upstream import Upstream
+from .upstream import Transport
 
 
 class LookupCache:
@@ -45,7 +45,7 @@ class LookupCache:
 class BackendLookups:
     """``resources.Lookups`` for one request, answered by the backend as ``session``."""
 
-    def __init__(self, upstream: Upstream, cache: LookupCache, session: Session, region: str) -> None:
+    def __init__(self, upstream: Transport, cache: LookupCache, session: Session, region: str) -> None:
         self._upstream = upstream
         self._cache = cache
         self._session = session

@@ -27,7 +27,7 @@ from .lookups import BackendLookups, LookupCache
 from .parsing import IncomingRequest, ParsedRequest, is_query_compatible, parse_request
 from .resources import Place, check_on, checks_for, decrypted_in_response, iam_prefix
 from .sigv4 import Credential, read_credential, verify
-from .upstream import HOP_BY_HOP, Upstream
+from .upstream import HOP_BY_HOP, Transport
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +41,14 @@ _NOT_FORWARDED = frozenset({"content-length", "expect"})
 
 
 class Gateway:
-    """Authorizing proxy in front of ``backend_url``.
+    """Authorizing front of the backend that ``upstream`` reaches (``Backend.transport()``); owns it.
 
     ``on_decision`` is called (from request threads) with every authorization made, allowed or denied.
     """
 
     def __init__(
         self,
-        backend_url: str,
+        upstream: Transport,
         sessions: SessionRegistry,
         policies: PolicySource,
         *,
@@ -58,7 +58,7 @@ class Gateway:
         self.region = region
         self._sessions = sessions
         self._policies = policies
-        self._upstream = Upstream(backend_url)
+        self._upstream = upstream
         self._authorizer = Authorizer(policies, on_decision)
         self._lookup_cache = LookupCache()
         self._servers: list[ThreadingHTTPServer] = []

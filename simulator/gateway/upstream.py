@@ -1,4 +1,5 @@
-"""Keep-alive HTTP/1.1 connections from the gateway to the AWS backend, one per gateway thread."""
+"""How the gateway reaches the AWS backend (``Transport``), and ``Upstream``: keep-alive HTTP/1.1
+connections to a backend elsewhere (LocalStack, an endpoint URL), one per gateway thread."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import ssl
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 from urllib.parse import urlsplit
 
 from ..errors import InputError
@@ -27,7 +28,8 @@ HOP_BY_HOP = frozenset(
         "upgrade",
     }
 )
-_NO_BODY_STATUSES = frozenset({204, 304})
+NO_BODY_STATUSES = frozenset({204, 304})
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _UNLIMITED = 1 << 62
 
 
@@ -41,6 +43,30 @@ class Response:
     reason: str
     headers: tuple[tuple[str, str], ...]
     body: bytes
+
+
+class Transport(Protocol):
+    """Sends one request to the backend and returns its whole answer; safe to call from many threads.
+
+    ``headers`` are the end-to-end headers without Content-Length (the transport declares the body);
+    a HEAD answer and a 204 or 304 answer have an empty body.
+    """
+
+    @property
+    def netloc(self) -> str:
+        """``host:port`` of the backend, for a Host header naming it."""
+        ...
+
+    def send(self, method: str, target: str, headers: Sequence[tuple[str, str]], body: bytes) -> Response:
+        """Raises ``OSError`` when the backend cannot be reached or answers with garbage."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def declared_length(method: str, body: bytes) -> int | None:
+    """The Content-Length a forwarded request declares: none for a GET, HEAD, DELETE without a body."""
+    return len(body) if body or method in _BODY_METHODS else None
 
 
 class _Connection:
@@ -75,7 +101,6 @@ class Upstream:
         return f"{self._host}:{self._port}"
 
     def send(self, method: str, target: str, headers: Sequence[tuple[str, str]], body: bytes) -> Response:
-        """Raises ``OSError`` when the backend cannot be reached or answers with garbage."""
         connection = getattr(self._local, "connection", None)
         if connection is not None:
             try:
@@ -101,8 +126,9 @@ class Upstream:
     ) -> Response:
         lines = [f"{method} {target} HTTP/1.1"]
         lines.extend(f"{name}: {value}" for name, value in headers)
-        if body or method in ("POST", "PUT", "PATCH"):
-            lines.append(f"Content-Length: {len(body)}")
+        length = declared_length(method, body)
+        if length is not None:
+            lines.append(f"Content-Length: {length}")
         try:
             connection.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
             while True:
@@ -115,7 +141,7 @@ class Upstream:
                     break
             found = header_dict(pairs)
             framed = "chunked" in found.get("transfer-encoding", "").lower() or "content-length" in found
-            if method == "HEAD" or status in _NO_BODY_STATUSES:
+            if method == "HEAD" or status in NO_BODY_STATUSES:
                 data = b""
             elif framed:
                 data = read_body(connection.stream, found, _UNLIMITED)

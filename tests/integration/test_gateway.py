@@ -1,17 +1,19 @@
-"""The gateway between real boto3 clients and a real moto server: SigV4, IAM decisions, AWS errors.
+"""The gateway between real boto3 clients and real moto: SigV4, IAM decisions, AWS errors.
 
 Every client signs with a session registered in the gateway; the policies come from a small
-in-memory PolicySource whose documents go through the real IAM engine.
+in-memory PolicySource whose documents go through the real IAM engine. Every test runs twice: with
+the gateway calling embedded moto in-process (the default backend's transport) and over HTTP to moto's
+server (how it reaches LocalStack or an endpoint URL).
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import socket
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -23,9 +25,11 @@ from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
-from moto.server import ThreadedMotoServer
 
+from simulator.backend import EmbeddedMoto, RemoteEndpoint
 from simulator.gateway import DecisionRecord, Gateway
+from simulator.gateway.in_process import InProcess
+from simulator.gateway.upstream import Transport, Upstream
 from simulator.iam import PolicyKind, PolicySet, parse_policy, principal_from_arn
 from simulator.iam.policy import Policy
 from simulator.policy_source import ResourceInfo
@@ -71,14 +75,16 @@ class MemoryPolicies:
         self.invalidations += 1
 
 
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+@pytest.fixture(scope="module", params=["in-process", "http"])
+def moto(request: pytest.FixtureRequest) -> Iterator[tuple[EmbeddedMoto, str]]:
+    """A fresh moto per transport: the tests create resources with fixed names."""
+    with EmbeddedMoto(account=ACCOUNT, load_managed_policies=False) as backend:
+        yield backend, request.param
+
+
+def transport(moto: tuple[EmbeddedMoto, str]) -> Transport:
+    backend, kind = moto
+    return backend.transport() if kind == "in-process" else Upstream(backend.endpoint_url)
 
 
 @dataclass
@@ -104,13 +110,13 @@ class World:
 
 
 @pytest.fixture
-def world(moto_url: str) -> Iterator[World]:
+def world(moto: tuple[EmbeddedMoto, str]) -> Iterator[World]:
     sessions = SessionRegistry()
     sessions.register(ADMIN)
     sessions.register(USER)
     policies = MemoryPolicies()
     records: list[DecisionRecord] = []
-    with Gateway(moto_url, sessions, policies, region=REGION, on_decision=records.append) as gateway:
+    with Gateway(transport(moto), sessions, policies, region=REGION, on_decision=records.append) as gateway:
         yield World(gateway, sessions, policies, records)
 
 
@@ -201,6 +207,72 @@ def test_s3_allowed_denied_and_bucket_policy_deny(world: World):
     with pytest.raises(ClientError) as err:
         s3.head_object(Bucket="gwtest-config", Key="private/keys")
     assert err.value.response["Error"]["Code"] == "403"
+
+
+S3_KEYS = [
+    "with space.env",
+    "plus+sign+",
+    "literal%2Fslash %20",
+    "dir/nested/key",
+    "ключ/€ file.txt",
+    "~!@$&'()*,;=:",
+    "tab\tquestion?hash#",
+    "/leading-slash",
+    "double//slash",
+    "trailing/",
+]
+
+
+def test_s3_keys_and_metadata_round_trip_exactly(world: World, moto: tuple[EmbeddedMoto, str]):
+    """What moto stores from a call through the gateway is what it stores from a direct call, and back."""
+    backend, _ = moto
+    direct = backend.admin_session().client("s3", endpoint_url=backend.endpoint_url, region_name=REGION)
+    direct.create_bucket(Bucket="gwtest-keys")
+    world.grant(allow(["s3:GetObject", "s3:PutObject", "s3:ListBucket", "s3:DeleteObject"], "*"))
+    s3 = world.client("s3")
+    metadata = {"my_key": "underscored", "plain-key": "dashed"}
+    for key in S3_KEYS:
+        direct.put_object(Bucket="gwtest-keys", Key=key, Body=key.encode(), Metadata=metadata)
+        got = s3.get_object(Bucket="gwtest-keys", Key=key)
+        assert (got["Body"].read(), got["Metadata"]) == (key.encode(), metadata), key
+        assert s3.head_object(Bucket="gwtest-keys", Key=key)["ContentLength"] == len(key.encode())
+        s3.put_object(
+            Bucket="gwtest-keys", Key=f"gw/{key}", Body=b"via gateway " + key.encode(), Metadata=metadata
+        )
+        got = direct.get_object(Bucket="gwtest-keys", Key=f"gw/{key}")
+        assert (got["Body"].read(), got["Metadata"]) == (b"via gateway " + key.encode(), metadata), key
+    listed = s3.list_objects_v2(Bucket="gwtest-keys")["Contents"]
+    expected = sorted([*S3_KEYS, *(f"gw/{key}" for key in S3_KEYS)])
+    assert [o["Key"] for o in listed] == expected
+    assert [o["Key"] for o in direct.list_objects_v2(Bucket="gwtest-keys")["Contents"]] == expected
+    s3.delete_object(Bucket="gwtest-keys", Key="literal%2Fslash %20")
+    assert "literal%2Fslash %20" not in [
+        o["Key"] for o in direct.list_objects_v2(Bucket="gwtest-keys")["Contents"]
+    ]
+    resources = {r.resource for r in world.records if r.action == "s3:GetObject"}
+    assert "arn:aws:s3:::gwtest-keys/ключ/€ file.txt" in resources
+
+
+def test_concurrent_calls_each_get_their_own_answer(world: World):
+    admin = world.client("ssm", ADMIN)
+    for i in range(8):
+        admin.put_parameter(Name=f"/gwtest/concurrent/{i}", Value=f"value-{i}", Type="String", Overwrite=True)
+    world.grant(allow("ssm:GetParameter", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/gwtest/concurrent/*"))
+    clients = [world.client("ssm") for _ in range(8)]
+
+    def read(i: int) -> list[str]:
+        name = f"/gwtest/concurrent/{i}"
+        return [clients[i].get_parameter(Name=name)["Parameter"]["Value"] for _ in range(15)]
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(read, range(8)))
+    assert answers == [[f"value-{i}"] * 15 for i in range(8)]
+
+
+def test_embedded_moto_is_called_in_process_a_remote_endpoint_over_http(moto: tuple[EmbeddedMoto, str]):
+    backend, _ = moto
+    assert isinstance(backend.transport(), InProcess)
+    assert isinstance(RemoteEndpoint(backend.endpoint_url).transport(), Upstream)
 
 
 def test_secretsmanager_name_resolves_to_the_full_arn(world: World):
