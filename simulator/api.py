@@ -295,10 +295,10 @@ class Simulator(StartStop):
         self, principal: Principal, action: str, resource: str, context: Mapping[str, Any] | None = None
     ) -> Decision:
         """What the gateway would decide for ``principal`` calling ``action`` on ``resource`` (its policy and
-        tags included); ``context``: the request's keys, by default those of an unsent call in the world's
-        region. Used to tell whether the other role would allow."""
+        tags included); ``context``: the request's keys, over those every call through the gateway carries
+        (an unsent call in the world's region). Used to tell whether the other role would allow."""
         assert self.policies is not None
-        keys = request_context(self.world.region, UNSENT_CLIENT_IP) if context is None else context
+        keys = {**request_context(self.world.region, UNSENT_CLIENT_IP), **(context or {})}
         return Authorizer(self.policies, None).decide(principal, check_on(action, resource), keys)[1]
 
     def denials_for(

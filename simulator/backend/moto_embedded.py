@@ -38,8 +38,10 @@ from moto.core.request import (
     environ_key_for_header,
     should_preserve_original_header_name,
 )
+from moto.iam.access_control import PermissionResult
 from moto.iam.aws_managed_policies import aws_managed_policies_data
 from moto.iam.models import AWSManagedPolicy, IAMBackend, iam_backends
+from moto.s3.models import FakeBucket
 from moto.server import DomainDispatcherApplication, ThreadedMotoServer, create_backend_app
 
 from ..aws_session import static_session
@@ -114,6 +116,18 @@ def _defer_kms_key_pairs() -> None:
     moto_kms_models.generate_private_key = lazy
 
 
+def _leave_bucket_policies_to_the_gateway() -> None:
+    """moto refuses an object request (a bare 403) when any statement of the bucket policy denies its
+    action, whatever the statement's Principal and Condition say: a policy denying plain HTTP, or denying
+    everyone but one role, would refuse every call. The gateway has decided the request with the whole
+    policy before moto sees it, so moto's own judgement is turned off, process-wide."""
+    FakeBucket.get_permission = _no_bucket_verdict  # type: ignore[method-assign]
+
+
+def _no_bucket_verdict(self: FakeBucket, action: str, resource: str) -> PermissionResult:
+    return PermissionResult.NEUTRAL
+
+
 def _check_port_free(host: str, port: int) -> None:
     # ThreadedMotoServer.start() waits forever when its thread fails to bind
     with socket.socket() as probe:
@@ -183,12 +197,13 @@ class EmbeddedMoto(StartStop):
                 f"not in the world's account {self.account}; unset it"
             )
         _defer_kms_key_pairs()
+        _leave_bucket_policies_to_the_gateway()
+        if self._port:  # before the account is claimed: a failed start must not keep its state alive
+            _check_port_free(self._host, self._port)
         with _accounts_lock:
             if not _accounts_in_use[self.account]:
                 _wipe_account(self.account)
             _accounts_in_use[self.account] += 1
-        if self._port:
-            _check_port_free(self._host, self._port)
         # werkzeug logs every request at INFO on stderr
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         server = ThreadedMotoServer(ip_address=self._host, port=self._port, verbose=False)

@@ -72,8 +72,10 @@ UNSENT_CLIENT_IP = "127.0.0.1"
 
 
 def request_context(region: str, client_ip: str) -> dict[str, ContextValue]:
-    """The keys every request through the gateway carries: plain HTTP, from ``client_ip``, for ``region``."""
-    return {"aws:SecureTransport": "false", "aws:SourceIp": client_ip, "aws:RequestedRegion": region}
+    """The keys every request through the gateway carries: from ``client_ip``, for ``region``, and over
+    TLS: the gateway's plain-HTTP hop stands in for AWS's HTTPS endpoints, which the agent and the SDKs
+    always use (a bucket policy refusing insecure transport must refuse none of their calls)."""
+    return {"aws:SecureTransport": "true", "aws:SourceIp": client_ip, "aws:RequestedRegion": region}
 
 
 class Authorizer:

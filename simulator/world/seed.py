@@ -238,12 +238,12 @@ class _Seeder:
                 if self.world.region != "us-east-1":
                     args["CreateBucketConfiguration"] = {"LocationConstraint": self.world.region}
                 s3.create_bucket(Bucket=name, **args)
-                if bucket.policy is not None:
-                    s3.put_bucket_policy(Bucket=name, Policy=_json(bucket.policy))
                 if bucket.tags:
                     s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": _tag_list(bucket.tags)})
                 for key, content in bucket.objects.items():
                     s3.put_object(Bucket=name, Key=key, Body=content.encode())
+                if bucket.policy is not None:  # last: a policy that denies may cover the seeding's own writes
+                    s3.put_bucket_policy(Bucket=name, Policy=_json(bucket.policy))
 
     def sqs(self) -> None:
         sqs = self.client("sqs")

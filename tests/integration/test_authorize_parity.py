@@ -27,6 +27,7 @@ ACCOUNT, REGION = "111122223333", "us-east-1"
 BUCKET = "blue-data"
 OBJECT_ARN = f"arn:aws:s3:::{BUCKET}/hello.txt"
 BUCKET_ARN = f"arn:aws:s3:::{BUCKET}"
+TLS_BUCKET = "tls-only"
 VIA_SECRETS_MANAGER = f"secretsmanager.{REGION}.amazonaws.com"
 
 
@@ -81,6 +82,10 @@ WORLD = {
             },
         },
         "nobody": {"trust": "ecs-tasks"},
+        "tls-reader": {
+            "trust": "ecs-tasks",
+            "inline": {"read": _policy({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"})},
+        },
     },
     "kms_keys": {
         "app-key": {
@@ -110,7 +115,23 @@ WORLD = {
         "blue-secret": {"value": "blue", "tags": {"team": "blue"}},
         "blue-cmk-secret": {"value": "blue under a CMK", "key": "app-key", "tags": {"team": "blue"}},
     },
-    "s3_buckets": {BUCKET: {"tags": {"team": "blue"}, "objects": {"hello.txt": "hello"}}},
+    "s3_buckets": {
+        BUCKET: {"tags": {"team": "blue"}, "objects": {"hello.txt": "hello"}},
+        # The usual bucket policy that refuses plain HTTP: SDKs and the ECS agent reach AWS over HTTPS.
+        TLS_BUCKET: {
+            "objects": {"hello.txt": "hello"},
+            "policy": _policy(
+                {
+                    "Sid": "DenyInsecureTransport",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",
+                    "Resource": [f"arn:aws:s3:::{TLS_BUCKET}", f"arn:aws:s3:::{TLS_BUCKET}/*"],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                }
+            ),
+        },
+    },
 }
 
 
@@ -257,3 +278,16 @@ def test_kms_decrypt_via_the_service_is_judged_with_its_context(sim: Simulator) 
         ("secretsmanager:GetSecretValue", True),
         ("kms:Decrypt", True),
     ]
+
+
+def test_calls_count_as_https_as_on_aws(sim: Simulator) -> None:
+    """The gateway's plain-HTTP hop stands in for AWS's HTTPS endpoints: a bucket policy that refuses
+    insecure transport refuses none of the task's calls, and `check` and `explain` say the same."""
+    client = gateway_client(sim, session_of(sim, "tls-reader"), "s3")
+    assert gateway_allows(client.get_object, Bucket=TLS_BUCKET, Key="hello.txt") is True
+    resource = f"arn:aws:s3:::{TLS_BUCKET}/hello.txt"
+    assert sim.authorize(principal_of(sim, "tls-reader"), "s3:GetObject", resource, {}).allowed is True
+    runtime = check_runtime(sim, "tls-reader", "s3:GetObject", resource)
+    assert [(r["action"], r["allowed"]) for r in runtime] == [("s3:GetObject", True)]
+    insecure = {"aws:SecureTransport": "false"}
+    assert sim.authorize(principal_of(sim, "tls-reader"), "s3:GetObject", resource, insecure).allowed is False

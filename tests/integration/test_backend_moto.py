@@ -327,6 +327,19 @@ def test_port_in_use_is_reported() -> None:
             EmbeddedMoto(port=sock.getsockname()[1]).start()
 
 
+def test_a_failed_start_does_not_keep_the_accounts_state_alive() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        with pytest.raises(EnvironmentProblem):
+            EmbeddedMoto(account="333344445555", port=sock.getsockname()[1]).start()
+    with EmbeddedMoto(account="333344445555") as first:
+        first.admin_session().client("sqs", endpoint_url=first.endpoint_url).create_queue(QueueName="left")
+    with EmbeddedMoto(account="333344445555") as second:
+        sqs = second.admin_session().client("sqs", endpoint_url=second.endpoint_url)
+        assert sqs.list_queues().get("QueueUrls", []) == []  # wiped when the last user stopped
+
+
 def test_localstack_endpoint_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.setenv("LOCALSTACK_HOST", "127.0.0.1:4599")
