@@ -184,8 +184,13 @@ def _container(
                 f"{path}.volumesFrom[{j}].sourceContainer",
                 f"{label} takes volumes from container {other!r}, which is not in the task definition.",
             )
-    if c.get("links") and taskdef.get("networkMode", "bridge") != "bridge":
+    mode = taskdef.get("networkMode", "bridge")
+    if c.get("links") and mode == "awsvpc":  # RegisterTaskDefinition's own words
+        yield f"{path}.links", "Links are not supported when networkMode=awsvpc."
+    elif c.get("links") and mode != "bridge":
         yield f"{path}.links", "Links are only supported with the bridge network mode."
+    if c.get("hostname") and mode == "awsvpc":
+        yield f"{path}.hostname", "hostname is not supported on container when networkMode=awsvpc."
     for j, mapping in enumerate(c.get("portMappings", [])):
         for key in ("containerPort", "hostPort"):
             port = mapping.get(key)

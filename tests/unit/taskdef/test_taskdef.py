@@ -219,7 +219,17 @@ BAD = [
     (
         lambda d: (d.update(networkMode="awsvpc"), container(d).update(links=["init"])),
         "containerDefinitions[0].links",
+        "Links are not supported when networkMode=awsvpc.",
+    ),
+    (
+        lambda d: (d.update(networkMode="host"), container(d).update(links=["init"])),
+        "containerDefinitions[0].links",
         "only supported with the bridge network mode",
+    ),
+    (
+        lambda d: (d.update(networkMode="awsvpc"), container(d).update(hostname="db")),
+        "containerDefinitions[0].hostname",
+        "hostname is not supported on container when networkMode=awsvpc.",
     ),
 ]
 
