@@ -4,9 +4,10 @@ An awsvpc task's containers share one network namespace, held by a sleeping cont
 (``--network container:<sandbox>``). For Docker, making a namespace is the dearest part of starting a
 container: a netns, a veth pair and the embedded DNS resolver, each set up by re-executing dockerd, cost
 about as much CPU as the rest of the container's start. So a sandbox whose task stopped without being able
-to change it (no capability that reconfigures a namespace, every member container removed) waits for the
-next task, which takes it as a fresh task takes a fresh ENI: same subnet, nothing of the last task left
-but its IP address. A task that publishes ports or adds host entries gets a sandbox of its own, made for
+to change it (no capability that reconfigures a namespace, every member container removed, its
+/etc/hosts, /etc/resolv.conf and /etc/hostname, which Docker shares with the containers that join it,
+untouched) waits for the next task, which takes it as a fresh task takes a fresh ENI: same subnet,
+nothing of the last task left but its address and host name. A task that publishes ports or adds host entries gets a sandbox of its own, made for
 it and removed with it, because those are fixed when the namespace is made (a task of one container
 then simply has its own).
 """
@@ -14,6 +15,7 @@ then simply has its own).
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 import threading
 from collections.abc import Iterable, Mapping
@@ -31,8 +33,24 @@ _PREWARM_JOIN_SECONDS = 30.0
 _REMOVERS = 8
 
 
+# The files Docker makes for a namespace holder and bind-mounts, writable, into every container joining it.
+_SHARED_FILES = ("HostsPath", "ResolvConfPath", "HostnamePath")
+
+FileStamps = tuple[tuple[int, int], ...]
+
+
 def may_change_namespace(spec: ContainerSpec) -> bool:
     return any(c.upper().removeprefix("CAP_") in NAMESPACE_CHANGING_CAPABILITIES for c in spec.cap_add)
+
+
+def shared_file_stamps(inspected: Mapping[str, Any]) -> FileStamps | None:
+    """Size and modification time of the holder's shared files, read where the daemon keeps them; None
+    when they cannot be read from here (a remote daemon): such a holder is never lent twice."""
+    try:
+        stats = [os.stat(inspected[key]) for key in _SHARED_FILES]
+    except (KeyError, TypeError, OSError):
+        return None
+    return tuple((st.st_size, st.st_mtime_ns) for st in stats)
 
 
 class Sandbox:
@@ -44,6 +62,7 @@ class Sandbox:
         self.pooled = pooled
         self.docker_id: str | None = None
         self._inspected: dict[str, Any] | None = None
+        self._stamps: FileStamps | None = None  # the shared files as the holder started
 
     @property
     def name(self) -> str:
@@ -59,6 +78,8 @@ class Sandbox:
         except Exception:
             self.pooled = False  # never lent again: removed on release
             raise
+        if self.pooled:
+            self._stamps = shared_file_stamps(self.inspected() or {})
 
     def inspected(self) -> dict[str, Any] | None:
         """``docker inspect`` of the holder (its network settings do not change while it runs)."""
@@ -70,7 +91,12 @@ class Sandbox:
     def release(self, members: Iterable[ContainerSpec], *, members_removed: bool) -> None:
         """The task is over: keep the namespace for the next task when nothing of this one can remain
         in it, else remove it."""
-        clean = members_removed and not any(may_change_namespace(m) for m in members)
+        clean = (
+            members_removed
+            and not any(may_change_namespace(m) for m in members)
+            and self._stamps is not None
+            and shared_file_stamps(self.inspected() or {}) == self._stamps
+        )
         self._pool.give_back(self, keep=self.pooled and clean)
 
 

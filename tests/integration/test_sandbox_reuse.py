@@ -88,6 +88,14 @@ def test_a_task_that_could_change_its_namespace_retires_it(sim: Simulator) -> No
     assert after["holder"] != changed["holder"] and "127.0.0.9" not in after["lo"]
 
 
+def test_a_task_that_wrote_the_shared_hosts_file_retires_the_namespace(sim: Simulator) -> None:
+    """Docker shares the holder's /etc/hosts (and resolv.conf, hostname) with every container joining it."""
+    wrote = report(sim, f"echo '169.254.170.9 planted' >> /etc/hosts && {REPORT}")
+    assert sim.sandboxes is not None and sim.sandboxes.idle() == 0
+    after = report(sim, f"grep -c planted /etc/hosts; {REPORT}")
+    assert after["holder"] != wrote["holder"]
+
+
 def test_a_kept_namespace_killed_from_outside_is_replaced(sim: Simulator) -> None:
     first = report(sim)
     client = docker.from_env()

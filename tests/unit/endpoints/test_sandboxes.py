@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,9 +12,11 @@ from simulator.docker.sandboxes import SandboxPool
 
 
 class FakeDriver:
-    """Records the calls a pool makes; containers run until removed or ``kill``ed."""
+    """Records the calls a pool makes; containers run until removed or ``kill``ed. Each has the files
+    Docker shares with the containers joining it, in ``folder`` (None: where this process cannot see)."""
 
-    def __init__(self) -> None:
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
         self.running: dict[str, bool] = {}
         self.specs: dict[str, ContainerSpec] = {}
         self.removed: list[str] = []
@@ -23,7 +26,14 @@ class FakeDriver:
         docker_id = f"id{len(self.specs)}"
         self.specs[docker_id] = spec
         self.running[docker_id] = False
+        if self.folder is not None:
+            for name in ("hosts", "resolv.conf", "hostname"):
+                (self.folder / f"{docker_id}-{name}").write_text(f"{name} of {docker_id}\n")
         return docker_id
+
+    def shared_file(self, docker_id: str, name: str) -> Path:
+        assert self.folder is not None
+        return self.folder / f"{docker_id}-{name}"
 
     def start(self, docker_id: str) -> None:
         if self.fail_start:
@@ -31,7 +41,14 @@ class FakeDriver:
         self.running[docker_id] = True
 
     def inspect(self, docker_id: str) -> dict[str, Any]:
-        return {"Id": docker_id, "State": {"Running": self.running[docker_id]}}
+        where = self.folder or Path("/nonexistent/docker/containers")
+        return {
+            "Id": docker_id,
+            "State": {"Running": self.running[docker_id]},
+            "HostsPath": str(where / f"{docker_id}-hosts"),
+            "ResolvConfPath": str(where / f"{docker_id}-resolv.conf"),
+            "HostnamePath": str(where / f"{docker_id}-hostname"),
+        }
 
     def remove(self, docker_id: str) -> None:
         self.removed.append(docker_id)
@@ -46,8 +63,8 @@ OWN = ContainerSpec(name="ecs-web-1-internalecspause-1", image="busybox", labels
 
 
 @pytest.fixture
-def driver() -> FakeDriver:
-    return FakeDriver()
+def driver(tmp_path: Path) -> FakeDriver:
+    return FakeDriver(tmp_path)
 
 
 def pool(driver: FakeDriver, keep: int = 32) -> SandboxPool:
@@ -159,3 +176,26 @@ def test_a_prewarm_that_fails_leaves_nothing(driver: FakeDriver) -> None:
     assert sandboxes._prewarming is not None
     sandboxes._prewarming.join()
     assert sandboxes.idle() == 0 and driver.removed == ["id0"]
+
+
+@pytest.mark.parametrize("name", ["hosts", "resolv.conf", "hostname"])
+def test_a_task_that_wrote_a_shared_file_retires_the_sandbox(driver: FakeDriver, name: str) -> None:
+    sandboxes = pool(driver)
+    sandbox = sandboxes.lease(OWN, containers=1)
+    assert sandbox is not None
+    sandbox.start()
+    assert sandbox.docker_id is not None
+    with driver.shared_file(sandbox.docker_id, name).open("a") as shared:
+        shared.write("169.254.170.9 added-by-the-task\n")  # Docker bind-mounts it writable into members
+    sandbox.release([member()], members_removed=True)
+    assert driver.removed == [sandbox.docker_id] and sandboxes.idle() == 0
+
+
+def test_without_a_view_of_the_daemons_files_a_sandbox_is_never_lent_twice() -> None:
+    driver = FakeDriver(None)  # a remote daemon: its files are not on this machine
+    sandboxes = pool(driver)
+    sandbox = sandboxes.lease(OWN, containers=1)
+    assert sandbox is not None
+    sandbox.start()
+    sandbox.release([member()], members_removed=True)
+    assert driver.removed == [sandbox.docker_id] and sandboxes.idle() == 0
