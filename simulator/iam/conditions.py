@@ -22,7 +22,15 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from .variables import ContextLookup, Template, TemplateValues, parse_template, template_patterns
+from .variables import (
+    ContextLookup,
+    Template,
+    TemplateValues,
+    has_variables,
+    parse_template,
+    template_patterns,
+)
+from .wildcard import plain_text
 
 ValueMatcher = Callable[[str, ContextLookup], bool]
 
@@ -103,21 +111,25 @@ def _parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None
         return None
 
 
-def _compile_values(op: _Operator, raw: list[str], substitute: bool, where: str) -> ValueMatcher:
-    """A matcher telling whether one request value matches any of the policy values (un-negated)."""
+def _compile_values(
+    op: _Operator, raw: list[str], substitute: bool, where: str
+) -> ValueMatcher | frozenset[str]:
+    """What one request value must match (un-negated): a set of exact values, or a matcher telling
+    whether it matches any of the policy values."""
     if op.family in _VARIABLE_FAMILIES:
         templates: list[Template] = [parse_template(v, substitute=substitute) for v in raw]
         if op.family == "like":
             return template_patterns(templates)
         if op.family == "arn":
             return template_patterns(templates, arn=True)
+        if op.family == "string" and not any(has_variables(t) for t in templates):
+            return frozenset(plain_text(t) for t in templates)  # type: ignore[arg-type]
         return TemplateValues(templates, fold=op.family == "string_ic")
     if op.family == "bool":
         wanted = frozenset(v.lower() for v in raw)
         return lambda text, _ctx: text.lower() in wanted
     if op.family == "binary":
-        exact = frozenset(raw)
-        return lambda text, _ctx: text in exact
+        return frozenset(raw)
     if op.family == "ip":
         try:
             networks = tuple(ipaddress.ip_network(v.strip(), strict=False) for v in raw)
@@ -139,43 +151,79 @@ def _compile_values(op: _Operator, raw: list[str], substitute: bool, where: str)
 
     def compares(text: str, _ctx: ContextLookup) -> bool:
         value = parse(text)
-        return value is not None and any(compare(value, b) for b in bounds)  # type: ignore[arg-type]
+        if value is not None:
+            for bound in bounds:  # a loop, not any(): most conditions have one bound
+                if compare(value, bound):  # type: ignore[arg-type]
+                    return True
+        return False
 
     return compares
 
 
+Test = Callable[[ContextLookup], bool]
+
+
 @dataclass(frozen=True, slots=True)
 class ConditionCheck:
-    """One ``operator: {key: values}`` pair of a Condition block."""
+    """One ``operator: {key: values}`` pair of a Condition block; ``test`` is compiled for its shape."""
 
     operator: str  # as written, for traces
     key: str  # as written
-    lookup_key: str  # lower case
-    matches: ValueMatcher | None  # None for Null
-    negated: bool
-    set_op: str | None  # "any" | "all" | None
-    if_exists: bool
-    null_wanted: frozenset[bool] = frozenset()  # Null: True = "key must be absent"
-
-    def test(self, ctx: ContextLookup) -> bool:
-        values = ctx(self.lookup_key)
-        if self.matches is None:
-            return (not values) in self.null_wanted
-        if not values:
-            if self.if_exists or self.set_op == "all":
-                return True
-            return self.negated and self.set_op is None
-        matches = self.matches
-        if self.set_op is None:
-            if len(values) == 1:
-                return matches(values[0], ctx) != self.negated
-            return any(matches(v, ctx) for v in values) != self.negated
-        if self.set_op == "any":
-            return any(matches(v, ctx) != self.negated for v in values)
-        return all(matches(v, ctx) != self.negated for v in values)
+    test: Test
 
     def describe(self) -> str:
         return f"{self.operator} {self.key}"
+
+
+def _null_test(key: str, wanted: frozenset[bool]) -> Test:
+    """``Null``: ``wanted`` holds True for "the key must be absent", False for "present"."""
+    return lambda ctx: (not ctx(key)) in wanted
+
+
+def _compile_test(
+    key: str, matches: ValueMatcher | frozenset[str], negated: bool, set_op: str | None, if_exists: bool
+) -> Test:
+    """The test of a ``key`` (lower case) against compiled policy values, specialised for the shape of
+    the operator so that evaluating it costs as few calls as possible."""
+    missing = if_exists or set_op == "all" or (negated and set_op is None)  # verdict when the key is absent
+    if isinstance(matches, frozenset):
+        exact = matches
+        if set_op is None:
+
+            def test_exact(ctx: ContextLookup) -> bool:
+                values = ctx(key)
+                if not values:
+                    return missing
+                if len(values) == 1:
+                    return (values[0] in exact) != negated
+                return (not exact.isdisjoint(values)) != negated
+
+            return test_exact
+        match: ValueMatcher = lambda text, _ctx: text in exact  # noqa: E731
+    else:
+        match = matches
+    if set_op is None:
+
+        def test_one(ctx: ContextLookup) -> bool:
+            values = ctx(key)
+            if not values:
+                return missing
+            if len(values) == 1:
+                return match(values[0], ctx) != negated
+            return any(match(v, ctx) for v in values) != negated
+
+        return test_one
+    every = set_op == "all"
+
+    def test_set(ctx: ContextLookup) -> bool:
+        values = ctx(key)
+        if not values:
+            return missing
+        if every:
+            return all(match(v, ctx) != negated for v in values)
+        return any(match(v, ctx) != negated for v in values)
+
+    return test_set
 
 
 def _value_strings(raw: Any, where: str) -> list[str]:
@@ -230,9 +278,9 @@ def compile_conditions(block: Any, *, substitute: bool) -> tuple[ConditionCheck,
                 )
             values = _value_strings(raw, where)
             if op.family == "null":
-                wanted = frozenset(v.lower() == "true" for v in values)
-                checks.append(ConditionCheck(op_name, key, key.lower(), None, False, None, False, wanted))
-                continue
-            matches = _compile_values(op, values, substitute, where)
-            checks.append(ConditionCheck(op_name, key, key.lower(), matches, op.negated, set_op, if_exists))
+                test = _null_test(key.lower(), frozenset(v.lower() == "true" for v in values))
+            else:
+                matches = _compile_values(op, values, substitute, where)
+                test = _compile_test(key.lower(), matches, op.negated, set_op, if_exists)
+            checks.append(ConditionCheck(op_name, key, test))
     return tuple(checks)

@@ -27,6 +27,15 @@ from .variables import ContextLookup
 _ASSUME_ROLE_ACTIONS = frozenset(
     {"sts:assumerole", "sts:assumerolewithwebidentity", "sts:assumerolewithsaml", "sts:tagsession"}
 )
+# Enum members read per decision, bound once: each ``Enum.MEMBER`` access is a descriptor call.
+_DIRECT, _ROLE = Grant.DIRECT, Grant.ROLE
+_SERVICE, _ROOT = PrincipalType.SERVICE, PrincipalType.ROOT
+_SCP, _IDENTITY, _BOUNDARY, _SESSION = (
+    PolicyKind.SCP,
+    PolicyKind.IDENTITY,
+    PolicyKind.BOUNDARY,
+    PolicyKind.SESSION,
+)
 _GRANT_WORDS = {
     Grant.DIRECT: "names the caller directly",
     Grant.ROLE: "names the caller's role (permissions boundary and session policy still apply)",
@@ -55,7 +64,7 @@ def _applies(
     resources = statement.resources
     if resources is not None and resources(resource, ctx) == statement.not_resource:
         return None
-    grant = Grant.DIRECT
+    grant = _DIRECT
     spec = statement.principal
     if spec is not None:
         if statement.not_principal:
@@ -79,7 +88,7 @@ class _Plan:
     """The statements of a policy set that can matter for one action, by evaluation step."""
 
     denies: tuple[Statement, ...]  # in the order SCP, resource, identity, boundary, session
-    policy_count: int
+    no_deny_line: str  # the trace line when no Deny statement applies
     scps: tuple[Statement, ...] | None  # Allow statements; None: no SCP applies
     resource: tuple[Statement, ...] | None  # None: no resource-based policy
     identity: tuple[Statement, ...]
@@ -92,14 +101,16 @@ def _no_context(_key: str) -> None:
     return None
 
 
-_PLAN_LIMIT = 1024
-# Keyed by the policies themselves (immutable, hashed by identity), not by the PolicySet: callers
-# build a new PolicySet per request around the same policies.
-_plans: dict[tuple[object, ...], dict[tuple[str, bool], _Plan]] = {}
+_PLAN_LIMIT = 8192
+# Keyed by the action and the policies themselves (immutable, hashed by identity), not by the
+# PolicySet: callers build a new PolicySet per request around the same policies.
+_plans: dict[tuple[object, ...], _Plan] = {}
 
 
 def _plan(policies: PolicySet, action: str, is_service: bool) -> _Plan:
     key = (
+        action,
+        is_service,
         policies.resource,
         policies.boundary,
         policies.session,
@@ -107,14 +118,11 @@ def _plan(policies: PolicySet, action: str, is_service: bool) -> _Plan:
         *policies.scps,
         *policies.identity,
     )
-    by_action = _plans.get(key)
-    if by_action is None:
+    plan = _plans.get(key)
+    if plan is None:
         if len(_plans) >= _PLAN_LIMIT:
             _plans.clear()
-        by_action = _plans[key] = {}
-    plan = by_action.get((action, is_service))
-    if plan is None:
-        plan = by_action[(action, is_service)] = _make_plan(policies, action, is_service)
+        plan = _plans[key] = _make_plan(policies, action, is_service)
     return plan
 
 
@@ -138,7 +146,7 @@ def _make_plan(policies: PolicySet, action: str, is_service: bool) -> _Plan:
         needs_context=any(
             st.needs_context for p in ordered for group in p.for_action(action) for st in group
         ),
-        policy_count=len(ordered),
+        no_deny_line=f"explicit deny: none in {len(ordered)} policies",
         scps=allows(scps) if scps else None,
         resource=allows(resource) if resource else None,
         identity=allows(identity),
@@ -183,10 +191,9 @@ def evaluate(request: AuthzRequest, policies: PolicySet) -> Decision:
     principal = request.principal
     resource = request.resource
     action = request.action.lower()
-    is_service = principal.type is PrincipalType.SERVICE
+    is_service = principal.type is _SERVICE
     resource_account = request.resource_account or _arn_account(resource) or principal.account or None
     cross_account = not is_service and resource_account is not None and resource_account != principal.account
-    resource_kind = policies.resource.kind if policies.resource is not None else PolicyKind.RESOURCE
     plan = _plan(policies, action, is_service)
     ctx: ContextLookup = request_keys(request, resource_account).get if plan.needs_context else _no_context
     has_boundary = plan.boundary is not None
@@ -198,21 +205,21 @@ def evaluate(request: AuthzRequest, policies: PolicySet) -> Decision:
     # 1. Explicit deny anywhere.
     denied = []
     for st in plan.denies:
-        if _applies(st, resource, principal, ctx, has_boundary):
+        if st.unconditional or _applies(st, resource, principal, ctx, has_boundary):
             denied.append(st)
     if denied:
         head = denied[0]
-        trace.append(f"explicit deny: {'; '.join(st.label for st in denied)}")
+        trace.append(f"explicit deny: {'; '.join([st.label for st in denied])}")
         trace.append("result: ExplicitDeny")
         more = f" (and {len(denied) - 1} more)" if len(denied) > 1 else ""
         return Decision(
             "ExplicitDeny",
             head.ref.policy_kind,
-            tuple(st.ref for st in denied),
+            tuple([st.ref for st in denied]),
             f"{request.action} on {resource} is explicitly denied by {head.label}{more}.",
             tuple(trace),
         )
-    trace.append(f"explicit deny: none in {plan.policy_count} policies")
+    trace.append(plan.no_deny_line)
 
     allowed_by: list[Statement] = []
     # 2. SCPs: one of the attached SCPs must allow.
@@ -221,8 +228,8 @@ def evaluate(request: AuthzRequest, policies: PolicySet) -> Decision:
     else:
         found = _first(plan.scps, resource, principal, ctx, has_boundary)
         if found is None:
-            trace.append(_NONE_ALLOWS[PolicyKind.SCP] + _misses(plan.scps, resource, principal, ctx))
-            return _implicit(request, PolicyKind.SCP, trace)
+            trace.append(_NONE_ALLOWS[_SCP] + _misses(plan.scps, resource, principal, ctx))
+            return _implicit(request, _SCP, trace)
         trace.append(found.allows_line)
         allowed_by.append(found)
 
@@ -236,8 +243,9 @@ def evaluate(request: AuthzRequest, policies: PolicySet) -> Decision:
             found_grant = _applies(st, resource, principal, ctx, has_boundary)
             if found_grant is not None and (grant is None or found_grant > grant):
                 res_st, grant = st, found_grant
-                if grant is Grant.DIRECT:
+                if grant is _DIRECT:
                     break
+        resource_kind = policies.resource.kind  # type: ignore[union-attr]
         if res_st is None:
             misses = _misses(plan.resource, resource, principal, ctx)
             trace.append(f"{POLICY_NOUNS[resource_kind]}: no statement allows{misses}")
@@ -247,12 +255,15 @@ def evaluate(request: AuthzRequest, policies: PolicySet) -> Decision:
     if is_service:
         if res_st is None:
             return _implicit(
-                request, resource_kind, trace, " (a service principal has no identity-based policies)"
+                request,
+                _resource_kind(policies),
+                trace,
+                " (a service principal has no identity-based policies)",
             )
         trace.append("result: Allow")
         return _allow(request, allowed_by, trace)
     if not cross_account:
-        if grant is Grant.DIRECT:
+        if grant is _DIRECT:
             trace.append("result: Allow")
             return _allow(request, allowed_by, trace)
         if grant is None and _requires_resource_policy(action, resource, policies.resource):
@@ -261,23 +272,23 @@ def evaluate(request: AuthzRequest, policies: PolicySet) -> Decision:
                 if action in _ASSUME_ROLE_ACTIONS
                 else " (a KMS key policy must allow the caller or delegate to its account)"
             )
-            return _implicit(request, resource_kind, trace, why)
+            return _implicit(request, _resource_kind(policies), trace, why)
 
     # 4. Identity-based policies, unless a resource policy named the caller's role (same account).
-    if grant is Grant.ROLE and not cross_account:
+    if grant is _ROLE and not cross_account:
         trace.append("identity-based policy: not needed (the resource-based policy names the role)")
-    elif principal.type is PrincipalType.ROOT:
+    elif principal.type is _ROOT:
         trace.append("identity-based policy: not needed (the account root user)")
     else:
         found = _first(plan.identity, resource, principal, ctx, has_boundary)
         if found is None:
-            trace.append(_NONE_ALLOWS[PolicyKind.IDENTITY] + _misses(plan.identity, resource, principal, ctx))
-            return _implicit(request, PolicyKind.IDENTITY, trace)
+            trace.append(_NONE_ALLOWS[_IDENTITY] + _misses(plan.identity, resource, principal, ctx))
+            return _implicit(request, _IDENTITY, trace)
         trace.append(found.allows_line)
         allowed_by.append(found)
 
     # 5. Permissions boundary and session policy.
-    for kind, statements in ((PolicyKind.BOUNDARY, plan.boundary), (PolicyKind.SESSION, plan.session)):
+    for kind, statements in ((_BOUNDARY, plan.boundary), (_SESSION, plan.session)):
         if statements is None:
             trace.append(_NO_POLICY[kind])
             continue
@@ -290,10 +301,18 @@ def evaluate(request: AuthzRequest, policies: PolicySet) -> Decision:
 
     if cross_account and res_st is None:
         return _implicit(
-            request, resource_kind, trace, " (cross-account access needs the resource's policy to allow too)"
+            request,
+            _resource_kind(policies),
+            trace,
+            " (cross-account access needs the resource's policy to allow too)",
         )
     trace.append("result: Allow")
     return _allow(request, allowed_by, trace)
+
+
+def _resource_kind(policies: PolicySet) -> PolicyKind:
+    """The kind that blocks when the resource side fails: the resource policy's own, else resource."""
+    return policies.resource.kind if policies.resource is not None else PolicyKind.RESOURCE
 
 
 def _first(
@@ -304,7 +323,7 @@ def _first(
     has_boundary: bool,
 ) -> Statement | None:
     for st in statements:
-        if _applies(st, resource, principal, ctx, has_boundary):
+        if st.unconditional or _applies(st, resource, principal, ctx, has_boundary):
             return st
     return None
 
@@ -321,11 +340,11 @@ def _implicit(request: AuthzRequest, kind: PolicyKind, trace: list[str], why: st
 
 
 def _allow(request: AuthzRequest, statements: list[Statement], trace: list[str]) -> Decision:
-    labels = "; ".join(st.label for st in statements) or "the account root user's own permissions"
+    labels = "; ".join([st.label for st in statements]) or "the account root user's own permissions"
     return Decision(
         "Allow",
         None,
-        tuple(st.ref for st in statements),
+        tuple([st.ref for st in statements]),
         f"{request.action} on {request.resource} is allowed by {labels}.",
         tuple(trace),
     )

@@ -53,8 +53,9 @@ class MalformedPolicyDocument(InputError):
 
 @dataclass(frozen=True, slots=True)
 class Statement:
-    """One compiled statement. ``resources`` is None when a resource-based policy omits Resource
-    (it then applies to the resource it is attached to)."""
+    """One compiled statement. ``resources`` is None when the statement applies to any resource:
+    ``"Resource": "*"`` (or a list holding it), or a resource-based policy that omits Resource (it then
+    applies to the resource it is attached to)."""
 
     ref: StatementRef
     action_patterns: tuple[str, ...]
@@ -69,6 +70,9 @@ class Statement:
     label: str  # ref.label(), computed once for traces
     allows_line: str  # the trace line when this statement is the one that allows
     needs_context: bool  # has conditions or policy variables
+    unconditional: (
+        bool  # applies to every request its Action covers: any resource, no Principal, no Condition
+    )
 
 
 class Policy:
@@ -227,8 +231,9 @@ def _compile_statement(statement: Any, index: int, name: str, kind: PolicyKind, 
             ):
                 raise _StatementError(f'Resource {pattern} must be in ARN format or "*".')
         templates = [parse_template(p, substitute=substitute) for p in patterns]
-        variables = any(has_variables(t) for t in templates)
-        resources = template_patterns(templates)
+        if resource_key == "NotResource" or ("*",) not in templates:
+            resources = template_patterns(templates)
+            variables = any(has_variables(t) for t in templates)
     elif kind in _NO_PRINCIPAL_KINDS and kind is not PolicyKind.SCP:
         raise _StatementError("Policy statement must contain resources.")
 
@@ -250,4 +255,5 @@ def _compile_statement(statement: Any, index: int, name: str, kind: PolicyKind, 
         label=ref.label(),
         allows_line=f"{POLICY_NOUNS[kind]}: {ref.label()} allows",
         needs_context=bool(conditions) or variables,
+        unconditional=resources is None and principal is None and not conditions,
     )
