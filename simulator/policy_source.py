@@ -23,6 +23,11 @@ def is_read_operation(operation: str) -> bool:
     return operation.startswith(_READ_PREFIXES)
 
 
+def is_aws_managed_key(key_ref: str) -> bool:
+    """Whether a key reference names an AWS managed key (``alias/aws/s3``, or its alias ARN)."""
+    return key_ref.split(":", 5)[-1].startswith("alias/aws/")
+
+
 @dataclass(frozen=True)
 class ResourceInfo:
     """Facts about one resource ARN: its resource-based policy, tags, and the KMS key that encrypts it."""
@@ -32,6 +37,9 @@ class ResourceInfo:
     policy: Policy | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
     kms_key_arn: str | None = None  # customer managed key, if the resource is encrypted with one
+    # S3: an S3 Bucket Key encrypts the object (or, for a bucket, its objects), so KMS is asked with
+    # the bucket's ARN as encryption context instead of the object's
+    kms_bucket_key: bool = False
 
 
 class PolicySource(Protocol):

@@ -1,8 +1,9 @@
 """Asking the IAM engine about each check of a request, with the caller's and the resource's policies.
 
-A read that decrypts (an SSM SecureString, a secret under a customer managed key) is also a
-``kms:Decrypt`` by the same caller *via* the service, decided under the key policy with
-``kms:ViaService`` and ``aws:CalledVia`` set, and refused with that service's own wording.
+A read that decrypts (an SSM SecureString, a secret or an S3 object under a customer managed key) is
+also a ``kms:Decrypt`` by the same caller *via* the service, and an S3 write under such a key a
+``kms:GenerateDataKey``: decided under the key policy with ``kms:ViaService``, ``aws:CalledVia`` and
+the service's encryption context set, and refused with that service's own wording.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from ..iam import denial_message, evaluate
 from ..iam.model import AuthzRequest, ContextValue, Decision, Principal
 from ..policy_source import PolicySource, ResourceInfo
 from ..sessions import Session
-from .resources import ANY, Check
+from .resources import ANY, Check, KmsUse
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ _VIA_KMS_DENIALS: Mapping[str, Callable[[str], str]] = {
     "secretsmanager": lambda kms_message: "Access to KMS is not allowed",
 }
 # The encryption context each service passes to KMS (its documented kms:EncryptionContext key).
-_ENCRYPTION_CONTEXT_KEYS = {"ssm": "PARAMETER_ARN", "secretsmanager": "SecretARN"}
+_ENCRYPTION_CONTEXT_KEYS = {"ssm": "PARAMETER_ARN", "secretsmanager": "SecretARN", "s3": "aws:s3:arn"}
 
 
 @dataclass(frozen=True)
@@ -113,8 +114,8 @@ class Authorizer:
             self._record(session, facts, request, decision, message, via=None)
             if message is not None:
                 return Denial(message)
-            if check.decrypts:
-                denial = self.authorize_decrypts(session, facts, [check.resource])
+            if check.kms is not None:
+                denial = self._use_key(session, facts, check.resource, check.kms)
                 if denial is not None:
                     return denial
         return None
@@ -122,14 +123,17 @@ class Authorizer:
     def authorize_decrypts(self, session: Session, facts: RequestFacts, arns: list[str]) -> Denial | None:
         """kms:Decrypt via the service for each resource in ``arns`` encrypted with a customer managed key."""
         for arn in arns:
-            key_arn = self._policies.resource_info(arn).kms_key_arn
-            if key_arn:
-                denial = self._decrypt_via(session, facts, arn, key_arn)
-                if denial is not None:
-                    return denial
+            denial = self._use_key(session, facts, arn, KmsUse("kms:Decrypt", arn))
+            if denial is not None:
+                return denial
         return None
 
-    def _decrypt_via(self, session: Session, facts: RequestFacts, arn: str, key_arn: str) -> Denial | None:
+    def _use_key(self, session: Session, facts: RequestFacts, arn: str, use: KmsUse) -> Denial | None:
+        """``use`` by the service on ``arn``'s behalf: nothing to decide when no customer managed key is involved."""
+        info = self._policies.resource_info(use.key_of)
+        key_arn = use.key_arn or info.kms_key_arn
+        if not key_arn:
+            return None
         service = facts.service
         called_via = f"{service}.amazonaws.com"
         # Forward access sessions carry no aws:SourceIp: the service, not the caller, calls KMS.
@@ -144,8 +148,11 @@ class Authorizer:
             "kms:CallerAccount": session.principal.account,
         }
         if service in _ENCRYPTION_CONTEXT_KEYS:
-            context[f"kms:EncryptionContext:{_ENCRYPTION_CONTEXT_KEYS[service]}"] = arn
-        request, decision = self.decide(session.principal, Check("kms:Decrypt", key_arn), context)
+            # With an S3 Bucket Key, S3 asks KMS for the bucket's key material, naming the bucket.
+            named = arn.split("/", 1)[0] if info.kms_bucket_key else arn
+            context[f"kms:EncryptionContext:{_ENCRYPTION_CONTEXT_KEYS[service]}"] = named
+            context["kms:EncryptionContextKeys"] = [_ENCRYPTION_CONTEXT_KEYS[service]]
+        request, decision = self.decide(session.principal, Check(use.action, key_arn), context)
         message = None
         if not decision.allowed:
             kms_message = denial_message(request, decision)

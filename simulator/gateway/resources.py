@@ -18,21 +18,35 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ..iam.actions import action_exists, build_arn
 from ..iam.model import ContextValue
+from ..policy_source import is_aws_managed_key
 from .parsing import ParsedRequest, as_list
 
 ANY = "*"
 
 
 @dataclass(frozen=True)
+class KmsUse:
+    """A call the service makes to KMS with the caller's permissions while serving a request (a read
+    that decrypts, a write that encrypts): ``action`` on ``key_arn`` when the request names the key,
+    else on the customer managed key that encrypts ``key_of`` (the resource read; for an S3 write, the
+    bucket, whose default key encrypts it)."""
+
+    action: str
+    key_of: str
+    key_arn: str | None = None
+
+
+@dataclass(frozen=True)
 class Check:
     """One IAM question a request raises. ``policy_arn``: the resource whose policy and tags apply
-    when it is not ``resource`` itself (an S3 object is governed by its bucket's policy)."""
+    when it is not ``resource`` itself (an S3 object is governed by its bucket's policy). ``kms``: the
+    KMS call the service then makes for ``resource``, which the caller must also be allowed."""
 
     action: str
     resource: str
     context: Mapping[str, ContextValue] = field(default_factory=dict)
     policy_arn: str | None = None
-    decrypts: bool = False  # the resource's customer managed KMS key must also allow kms:Decrypt
+    kms: KmsUse | None = None
 
 
 @dataclass(frozen=True)
@@ -227,8 +241,14 @@ def check_on(action: str, resource: str) -> Check:
     sending the request (``check --task-role-actions``, wrong-role detection). A request-only parameter
     (SSM's ``WithDecryption``) is not known here: such a read is checked as not decrypting."""
     if _is_object_arn(resource):
-        return _object_check(action, resource, {})
-    return Check(action, resource, decrypts=action.lower() in _DECRYPTING_ACTIONS)
+        return _object_check(action, action.split(":", 1)[-1], resource, {})
+    return Check(
+        action, resource, kms=_decrypting(resource) if action.lower() in _DECRYPTING_ACTIONS else None
+    )
+
+
+def _decrypting(arn: str) -> KmsUse:
+    return KmsUse("kms:Decrypt", arn)
 
 
 # --- generic -----------------------------------------------------------------------------------------
@@ -272,8 +292,10 @@ def _ssm(parsed: ParsedRequest, place: Place, lookups: Lookups) -> list[Check]:
     if not names:
         return [Check(action, ANY, context)]
     by_path = parsed.operation_name == "GetParametersByPath"
+    arns = [_parameter_arn(place, n) for n in names]
     return [
-        Check(action, _parameter_arn(place, n), context, decrypts=decrypts and not by_path) for n in names
+        Check(action, arn, context, kms=_decrypting(arn) if decrypts and not by_path else None)
+        for arn in arns
     ]
 
 
@@ -308,15 +330,12 @@ def _secretsmanager(parsed: ParsedRequest, place: Place, lookups: Lookups) -> li
         return [Check(action, _arn(place, "secretsmanager", "secret", SecretId=params["Name"]), context)]
     else:
         return [Check(action, ANY, context)]
-    return [
-        Check(
-            action,
-            _secret_arn(place, lookups, secret_id),
-            {**context, "secretsmanager:SecretId": secret_id},
-            decrypts=decrypts,
-        )
-        for secret_id in ids
-    ]
+    checks = []
+    for secret_id in ids:
+        arn = _secret_arn(place, lookups, secret_id)
+        context_of_id = {**context, "secretsmanager:SecretId": secret_id}
+        checks.append(Check(action, arn, context_of_id, kms=_decrypting(arn) if decrypts else None))
+    return checks
 
 
 # --- KMS -----------------------------------------------------------------------------------------------
@@ -420,9 +439,54 @@ def _is_object_arn(arn: str) -> bool:
     return len(parts) == 6 and parts[0] == "arn" and parts[2:5] == ["s3", "", ""] and "/" in parts[5]
 
 
-def _object_check(action: str, object_arn: str, context: Mapping[str, ContextValue]) -> Check:
-    """An object is governed by its bucket's policy (``arn:aws:s3:::BUCKET/KEY`` -> ``arn:aws:s3:::BUCKET``)."""
-    return Check(action, object_arn, context, policy_arn=object_arn.split("/", 1)[0])
+# Reads of an object's data: S3 decrypts an SSE-KMS object with the caller's kms:Decrypt (HeadObject too).
+_OBJECT_READS = frozenset({"s3:getobject", "s3:getobjectversion"})
+# Writes whose request chooses the encryption (its SSE headers, else the bucket's default encryption).
+_ENCRYPTING_WRITES = frozenset({"PutObject", "CopyObject", "CreateMultipartUpload"})
+_SSE = "s3:x-amz-server-side-encryption"
+_SSE_KEY = "s3:x-amz-server-side-encryption-aws-kms-key-id"
+
+
+def _object_check(
+    action: str,
+    operation: str,
+    object_arn: str,
+    context: Mapping[str, ContextValue],
+    named_key_arn: str | None = None,
+) -> Check:
+    """An object is governed by its bucket's policy (``arn:aws:s3:::BUCKET/KEY`` -> ``arn:aws:s3:::BUCKET``).
+    ``named_key_arn``: the customer managed KMS key the request's SSE headers name."""
+    bucket_arn = object_arn.split("/", 1)[0]
+    return Check(
+        action,
+        object_arn,
+        context,
+        policy_arn=bucket_arn,
+        kms=_object_kms(action, operation, object_arn, context, named_key_arn),
+    )
+
+
+def _object_kms(
+    action: str,
+    operation: str,
+    object_arn: str,
+    context: Mapping[str, ContextValue],
+    named_key_arn: str | None,
+) -> KmsUse | None:
+    """What S3 asks KMS for an object operation: kms:Decrypt to read an SSE-KMS object; kms:GenerateDataKey
+    to write one, under the key the request names, or without SSE headers under the bucket's default
+    key. SSE-S3, and SSE-KMS under the AWS managed key aws/s3 (no key id), need nothing."""
+    if action.lower() in _OBJECT_READS:
+        return _decrypting(object_arn)
+    if operation not in _ENCRYPTING_WRITES:
+        return None
+    bucket_arn = object_arn.split("/", 1)[0]
+    sse = context.get(_SSE)
+    if sse is None:
+        return KmsUse("kms:GenerateDataKey", bucket_arn)
+    if isinstance(sse, str) and sse.startswith("aws:kms") and named_key_arn:
+        return KmsUse("kms:GenerateDataKey", bucket_arn, named_key_arn)
+    return None
 
 
 def _s3_context(params: Mapping[str, Any]) -> dict[str, ContextValue]:
@@ -432,8 +496,8 @@ def _s3_context(params: Mapping[str, Any]) -> dict[str, ContextValue]:
         ("Delimiter", "s3:delimiter"),
         ("MaxKeys", "s3:max-keys"),
         ("ACL", "s3:x-amz-acl"),
-        ("ServerSideEncryption", "s3:x-amz-server-side-encryption"),
-        ("SSEKMSKeyId", "s3:x-amz-server-side-encryption-aws-kms-key-id"),
+        ("ServerSideEncryption", _SSE),
+        ("SSEKMSKeyId", _SSE_KEY),
         ("VersionId", "s3:versionid"),
     ):
         if isinstance(params.get(member), str):
@@ -454,6 +518,7 @@ def _s3(parsed: ParsedRequest, place: Place, lookups: Lookups) -> list[Check]:
         return [
             _object_check(
                 iam_action("s3", operation, obj),
+                operation,
                 _object_arn(place, bucket, str(obj.get("Key", ""))),
                 _s3_context(obj),
             )
@@ -463,7 +528,13 @@ def _s3(parsed: ParsedRequest, place: Place, lookups: Lookups) -> list[Check]:
     key = params.get("Key")
     if not isinstance(key, str):
         return [Check(_action(parsed), bucket_arn, context)]
-    checks = [_object_check(_action(parsed), _object_arn(place, bucket, key), context)]
+    key_id = context.get(_SSE_KEY)
+    named_key = (
+        _key_arn(place, lookups, key_id)
+        if isinstance(key_id, str) and not is_aws_managed_key(key_id)
+        else None
+    )
+    checks = [_object_check(_action(parsed), operation, _object_arn(place, bucket, key), context, named_key)]
     source = params.get("CopySource")
     if isinstance(source, str):
         checks.append(_copy_source_check(place, source))
@@ -476,6 +547,7 @@ def _copy_source_check(place: Place, source: str) -> Check:
     version = query.removeprefix("versionId=") if query.startswith("versionId=") else None
     return _object_check(
         iam_action("s3", "GetObject", {"VersionId": version}),
+        "GetObject",
         _object_arn(place, source_bucket, source_key),
         {},
     )

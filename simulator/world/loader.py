@@ -593,15 +593,18 @@ class _WorldReader:
             raise self.error(
                 path, f"invalid bucket name {name!r}: 3-63 lowercase letters, digits, '.' and '-'"
             )
-        spec = self.mapping(value, path, ("policy", "objects", "tags"))
+        spec = self.mapping(value, path, ("policy", "objects", "encryption", "tags"))
         objects_path = join_path(path, "objects")
-        objects = {
-            key: self.string(content, join_path(objects_path, key))
-            for key, content in self.mapping(spec.get("objects"), objects_path).items()
-        }
+        objects: dict[str, str] = {}
+        object_keys: dict[str, str] = {}
+        for key, item in self.mapping(spec.get("objects"), objects_path).items():
+            objects[key], kms_key = self.s3_object(item, join_path(objects_path, key))
+            if kms_key is not None:
+                object_keys[key] = kms_key
         for key in objects:
             if not key or len(key.encode()) > 1024:
                 raise self.error(join_path(objects_path, key), "object keys are 1 to 1024 bytes")
+        kms_key, bucket_key = self.bucket_encryption(spec.get("encryption"), join_path(path, "encryption"))
         return S3Bucket(
             name=name,
             policy=self.optional_policy(
@@ -609,7 +612,39 @@ class _WorldReader:
             ),
             objects=objects,
             tags=self.tags(spec.get("tags"), join_path(path, "tags")),
+            kms_key=kms_key,
+            bucket_key=bucket_key,
+            object_keys=object_keys,
         )
+
+    def s3_object(self, value: Any, path: str) -> tuple[str, str | None]:
+        """An object's content, and the KMS key (SSE-KMS) it names for itself, if any."""
+        if not isinstance(value, dict):
+            return self.string(value, path), None
+        if "content" not in value:
+            raise self.error(
+                path, "expected a string (the object's content) or a mapping with `content` and `kms_key`"
+            )
+        spec = self.mapping(value, path, ("content", "kms_key"))
+        content = self.string(spec["content"], join_path(path, "content"))
+        return content, self.key_ref(spec.get("kms_key"), join_path(path, "kms_key"))
+
+    def bucket_encryption(self, value: Any, path: str) -> tuple[str | None, bool]:
+        """Default encryption: SSE-KMS under ``kms_key`` (and an S3 Bucket Key with ``bucket_key``)."""
+        if value is None:
+            return None, False
+        spec = self.mapping(value, path, ("kms_key", "bucket_key"))
+        if spec.get("kms_key") is None:
+            raise self.error(
+                join_path(path, "kms_key"),
+                "default encryption needs a kms_key (a bucket without `encryption` uses SSE-S3)",
+            )
+        bucket_key = spec.get("bucket_key", False)
+        if not isinstance(bucket_key, bool):
+            raise self.error(
+                join_path(path, "bucket_key"), f"expected true or false, got {_type_name(bucket_key)}"
+            )
+        return self.key_ref(spec["kms_key"], join_path(path, "kms_key")), bucket_key
 
     def queue(self, name: str, value: Any, path: str) -> SqsQueue:
         if not re.fullmatch(r"[\w-]{1,80}", name.removesuffix(".fifo")):

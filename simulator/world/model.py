@@ -109,6 +109,10 @@ class S3Bucket:
     policy: PolicyDocument | None = None
     objects: Mapping[str, str] = field(default_factory=dict)  # key -> content
     tags: Tags = field(default_factory=dict)
+    # default encryption SSE-KMS under this key (world key name, alias or ARN); None: SSE-S3
+    kms_key: str | None = None
+    bucket_key: bool = False  # S3 Bucket Key: KMS is asked with the bucket's ARN, not the object's
+    object_keys: Mapping[str, str] = field(default_factory=dict)  # object key -> its own KMS key
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ compiled once with the IAM policy parser and cached until ``invalidate()``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from collections.abc import Callable, Mapping
@@ -20,7 +21,7 @@ from botocore.exceptions import ClientError
 from ..backend.base import Backend
 from ..iam.model import PolicyKind, PolicySet, Principal, PrincipalType
 from ..iam.policy import Policy, parse_policy
-from ..policy_source import ResourceInfo
+from ..policy_source import ResourceInfo, is_aws_managed_key
 from .model import World
 
 _CLIENT_CONFIG = Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2})
@@ -38,11 +39,22 @@ _NOT_FOUND = {
     "NotFound",
     "404",  # HeadBucket has no error body
 }
-_NO_POLICY = {"NoSuchBucketPolicy", "RepositoryPolicyNotFoundException", "NoSuchTagSet", "NoSuchTagSetError"}
+_NO_POLICY = {
+    "NoSuchBucketPolicy",
+    "RepositoryPolicyNotFoundException",
+    "NoSuchTagSet",
+    "NoSuchTagSetError",
+    "ServerSideEncryptionConfigurationNotFoundError",
+}
 
 
 def _code(err: ClientError) -> str:
     return str(err.response.get("Error", {}).get("Code", ""))
+
+
+def _is_sse_kms(algorithm: Any) -> bool:
+    """SSE-KMS or DSSE-KMS (``aws:kms``, ``aws:kms:dsse``), as S3 names its server-side encryption."""
+    return str(algorithm or "").startswith("aws:kms")
 
 
 def _arn_parts(arn: str) -> tuple[str, str, str, str]:
@@ -191,12 +203,12 @@ class BackendPolicyStore:
                 return ResourceInfo(arn=arn, exists=False)
             raise
 
-    def _optional(self, call: Callable[[], Any]) -> Any:
-        """``call()``, or None when the backend says the policy/tag set is absent."""
+    def _optional(self, call: Callable[[], Any], absent: set[str] = _NO_POLICY) -> Any:
+        """``call()``, or None when the backend says the policy/tag set (or what ``absent`` names) is absent."""
         try:
             return call()
         except ClientError as err:
-            if _code(err) in _NO_POLICY:
+            if _code(err) in absent:
                 return None
             raise
 
@@ -208,17 +220,50 @@ class BackendPolicyStore:
         )
 
     def _s3(self, arn: str, region: str, resource: str) -> ResourceInfo:
-        bucket = resource.split("/", 1)[0]
+        """A bucket: its policy, tags and default KMS key. An object: its bucket's policy and tags (which
+        govern it) and the KMS key that encrypts it, if it exists yet."""
+        bucket, _, key = resource.partition("/")
         s3 = self._client("s3")
+        if key:
+            bucket_info = self.resource_info(arn.split("/", 1)[0])
+            head = self._optional(lambda: s3.head_object(Bucket=bucket, Key=key), _NOT_FOUND) or {}
+            encrypted = _is_sse_kms(head.get("ServerSideEncryption"))
+            return dataclasses.replace(
+                bucket_info,
+                arn=arn,
+                kms_key_arn=self._customer_key(head.get("SSEKMSKeyId")) if encrypted else None,
+                kms_bucket_key=encrypted and bool(head.get("BucketKeyEnabled")),
+            )
         s3.head_bucket(Bucket=bucket)
         policy = self._optional(lambda: s3.get_bucket_policy(Bucket=bucket)["Policy"])
         tagging = self._optional(lambda: s3.get_bucket_tagging(Bucket=bucket)["TagSet"]) or []
+        encryption = self._optional(lambda: s3.get_bucket_encryption(Bucket=bucket)) or {}
+        rules = encryption.get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
+        rule = next(
+            (
+                r
+                for r in rules
+                if _is_sse_kms(r.get("ApplyServerSideEncryptionByDefault", {}).get("SSEAlgorithm"))
+            ),
+            {},
+        )
         return ResourceInfo(
             arn=arn,
             exists=True,
             policy=self._resource_policy(policy, bucket),
             tags={t["Key"]: t["Value"] for t in tagging},
+            kms_key_arn=self._customer_key(
+                rule.get("ApplyServerSideEncryptionByDefault", {}).get("KMSMasterKeyID")
+            ),
+            kms_bucket_key=bool(rule.get("BucketKeyEnabled")),
         )
+
+    def _customer_key(self, key_ref: str | None) -> str | None:
+        """The ARN of the customer managed key S3 encrypts with: None for none or the AWS managed aws/s3,
+        whose key policy lets every principal of the account use it through S3."""
+        if not key_ref or is_aws_managed_key(key_ref):
+            return None
+        return self.key_arn(key_ref)
 
     def key_arn(self, key_ref: str, region: str = "") -> str | None:
         """Key id, key ARN, alias name or alias ARN (incl. AWS managed ``alias/aws/ssm``) -> key ARN."""

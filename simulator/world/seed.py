@@ -240,8 +240,21 @@ class _Seeder:
                 s3.create_bucket(Bucket=name, **args)
                 if bucket.tags:
                     s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": _tag_list(bucket.tags)})
+                if bucket.kms_key:  # before the objects, which it then encrypts
+                    default = {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": self.key_id(bucket.kms_key)}
+                    rule = {
+                        "ApplyServerSideEncryptionByDefault": default,
+                        "BucketKeyEnabled": bucket.bucket_key,
+                    }
+                    s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": [rule]})
                 for key, content in bucket.objects.items():
-                    s3.put_object(Bucket=name, Key=key, Body=content.encode())
+                    sse: dict[str, Any] = {}
+                    if key in bucket.object_keys:
+                        sse = {
+                            "ServerSideEncryption": "aws:kms",
+                            "SSEKMSKeyId": self.key_id(bucket.object_keys[key]),
+                        }
+                    s3.put_object(Bucket=name, Key=key, Body=content.encode(), **sse)
                 if bucket.policy is not None:  # last: a policy that denies may cover the seeding's own writes
                     s3.put_bucket_policy(Bucket=name, Policy=_json(bucket.policy))
 

@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
+from gateway_clients import gateway_client
 
 from simulator.api import Simulator
 from simulator.check import check_task
@@ -153,20 +152,6 @@ def principal_of(sim: Simulator, role: str) -> Principal:
     principal = sim.role_principal(role_arn(role), f"parity-{role}")
     assert principal is not None
     return principal
-
-
-def gateway_client(sim: Simulator, session: Session, service: str) -> Any:
-    """A client of the assumed-role session whose calls pass the gateway, as a task's calls do."""
-    assert sim.gateway is not None
-    return boto3.client(
-        service,
-        endpoint_url=sim.gateway.url,
-        region_name=REGION,
-        aws_access_key_id=session.access_key_id,
-        aws_secret_access_key=session.secret_access_key,
-        aws_session_token=session.session_token,
-        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 0}),
-    )
 
 
 def gateway_allows(call: Any, **params: Any) -> bool:

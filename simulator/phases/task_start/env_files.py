@@ -1,4 +1,6 @@
-"""`environmentFiles` from S3: GetObject per file (envfile.go), parsed as KEY=VALUE lines."""
+"""`environmentFiles` from S3: GetObject per file (envfile.go), parsed as KEY=VALUE lines. A file under a
+customer managed KMS key is also a kms:Decrypt by S3 on the role's behalf, which the gateway decides (and
+`check` lists) with the GetObject."""
 
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ from .units import AwsCall, ContainerInputs, ExecutionClients, StartContext, Sta
 
 WHY_ENV_FILES = (
     "environment files are downloaded from S3 by the ECS agent at task start with the task execution "
-    "role, before the container (and its task role) exists"
+    "role, before the container (and its task role) exists; S3 decrypts a file encrypted with a KMS key "
+    "(SSE-KMS) with that role's kms:Decrypt on the key"
 )
 
 

@@ -96,7 +96,7 @@ def test_a_check_named_by_its_arn_is_the_check_the_request_raises(
 ) -> None:
     for check in request_checks(service, method, **params):
         named = check_on(check.action, check.resource)
-        assert (named.policy_arn, named.decrypts) == (check.policy_arn, check.decrypts), check
+        assert (named.policy_arn, named.kms) == (check.policy_arn, check.kms), check
 
 
 @pytest.mark.parametrize(("team", "allowed"), [("blue", True), ("red", False)])
@@ -153,3 +153,113 @@ def test_records_keep_the_request_keys() -> None:
     assert record.context["aws:SourceIp"] == "10.0.0.7"
     assert record.context["secretsmanager:SecretId"] == "app/db"
     assert record.context["aws:ResourceTag/team"] == "red"
+
+
+# --- S3 objects under a customer managed key --------------------------------------------------------------
+
+S3_FACTS = RequestFacts("s3", "GetObject", "us-east-1", "10.0.0.7", "AccessDenied")
+VIA_S3_ONLY_FOR_OBJECTS = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "*"},
+        {
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": KEY_ARN,
+            "Condition": {
+                "StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"},
+                "StringLike": {"kms:EncryptionContext:aws:s3:arn": f"{BUCKET_ARN}/*"},
+            },
+        },
+    ],
+}
+
+
+class S3Policies:
+    """A bucket whose default encryption is the customer managed key ``KEY_ARN``, holding an SSE-S3 object,
+    an SSE-KMS object and one under an S3 Bucket Key; the role may use the key only through S3 and only
+    with an object's ARN as encryption context. The key policy delegates to IAM."""
+
+    def principal_policies(self, principal: Principal) -> PolicySet:
+        return PolicySet(
+            identity=(parse_policy(VIA_S3_ONLY_FOR_OBJECTS, name="s3", kind=PolicyKind.IDENTITY),)
+        )
+
+    def resource_info(self, arn: str) -> ResourceInfo:
+        objects = {
+            f"{BUCKET_ARN}/plain.txt": ResourceInfo(f"{BUCKET_ARN}/plain.txt", True),
+            f"{BUCKET_ARN}/cmk.txt": ResourceInfo(f"{BUCKET_ARN}/cmk.txt", True, kms_key_arn=KEY_ARN),
+            f"{BUCKET_ARN}/bk.txt": ResourceInfo(
+                f"{BUCKET_ARN}/bk.txt", True, kms_key_arn=KEY_ARN, kms_bucket_key=True
+            ),
+        }
+        if arn in objects:
+            return objects[arn]
+        if arn == BUCKET_ARN:
+            return ResourceInfo(arn, True, kms_key_arn=KEY_ARN)
+        if arn == KEY_ARN:
+            root = {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            }
+            policy = parse_policy(
+                {"Version": "2012-10-17", "Statement": [root]}, name="key", kind=PolicyKind.RESOURCE
+            )
+            return ResourceInfo(arn, True, policy=policy)
+        raise AssertionError(f"the authorizer asked about {arn}, which no check names")
+
+    def invalidate(self) -> None:
+        pass
+
+
+def s3_records(method: str, key: str, **params: Any) -> tuple[Any, list[DecisionRecord]]:
+    records: list[DecisionRecord] = []
+    checks = request_checks("s3", method, Bucket="blue-data", Key=key, **params)
+    denial = Authorizer(S3Policies(), records.append).authorize(SESSION, S3_FACTS, checks)
+    return denial, records
+
+
+def test_an_sse_s3_object_needs_no_key() -> None:
+    denial, records = s3_records("get_object", "plain.txt")
+    assert denial is None
+    assert [r.action for r in records] == ["s3:GetObject"]
+
+
+@pytest.mark.parametrize("method", ["get_object", "head_object"])
+def test_reading_an_sse_kms_object_is_a_decrypt_via_s3_naming_the_object(method: str) -> None:
+    denial, records = s3_records(method, "cmk.txt")
+    assert denial is None
+    assert [(r.action, r.resource, r.via) for r in records] == [
+        ("s3:GetObject", f"{BUCKET_ARN}/cmk.txt", None),
+        ("kms:Decrypt", KEY_ARN, "s3"),
+    ]
+    context = records[1].context
+    assert context["kms:EncryptionContext:aws:s3:arn"] == f"{BUCKET_ARN}/cmk.txt"
+    assert context["kms:EncryptionContextKeys"] == ["aws:s3:arn"]
+    assert (context["kms:ViaService"], context["aws:CalledViaFirst"]) == (
+        "s3.us-east-1.amazonaws.com",
+        "s3.amazonaws.com",
+    )
+    assert "aws:SourceIp" not in context  # S3 calls KMS, not the caller
+
+
+def test_an_s3_bucket_key_names_the_bucket_to_kms() -> None:
+    denial, records = s3_records("get_object", "bk.txt")
+    assert records[-1].context["kms:EncryptionContext:aws:s3:arn"] == BUCKET_ARN
+    assert denial is not None and records[-1].error_code == "AccessDenied"
+    # S3 answers with KMS's own wording, the resource unquoted
+    assert f"is not authorized to perform: kms:Decrypt on resource: {KEY_ARN} because" in denial.message
+
+
+def test_writing_into_a_bucket_with_a_default_cmk_generates_a_data_key() -> None:
+    denial, records = s3_records("put_object", "new.txt", Body=b"x")
+    assert denial is None
+    assert [(r.action, r.resource) for r in records] == [
+        ("s3:PutObject", f"{BUCKET_ARN}/new.txt"),
+        ("kms:GenerateDataKey", KEY_ARN),
+    ]
+    assert records[1].context["kms:EncryptionContext:aws:s3:arn"] == f"{BUCKET_ARN}/new.txt"
+    denial, records = s3_records("put_object", "new.txt", Body=b"x", ServerSideEncryption="AES256")
+    assert denial is None and [r.action for r in records] == ["s3:PutObject"]

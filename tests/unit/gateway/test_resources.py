@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from simulator.gateway.parsing import parse_request
-from simulator.gateway.resources import Place, checks_for, iam_action
+from simulator.gateway.resources import KmsUse, Place, checks_for, iam_action
 
 from .wire import capture
 
@@ -219,9 +219,9 @@ def test_boto3_call_maps_to_action_and_resource(service, method, params, expecte
 
 def test_ssm_decrypting_reads_ask_for_the_kms_check():
     parsed = parse_request(capture("ssm", "get_parameters", Names=["/a"], WithDecryption=True), "ssm")
-    assert [c.decrypts for c in checks_for(parsed, PLACE, FakeLookups())] == [True]
+    assert [c.kms for c in checks_for(parsed, PLACE, FakeLookups())] == [KmsUse("kms:Decrypt", f"{P}/a")]
     parsed = parse_request(capture("ssm", "get_parameter", Name="/a"), "ssm")
-    assert [c.decrypts for c in checks_for(parsed, PLACE, FakeLookups())] == [False]
+    assert [c.kms for c in checks_for(parsed, PLACE, FakeLookups())] == [None]
 
 
 def test_context_keys_of_the_request():
@@ -274,3 +274,59 @@ def test_request_tags_become_context_keys():
         (check,) = checks_for(parsed, PLACE, FakeLookups())
         assert check.context["aws:RequestTag/team"] == "x", service
         assert check.context["aws:TagKeys"] == ["team"], service
+
+
+OBJ, BKT = "arn:aws:s3:::bkt/k", "arn:aws:s3:::bkt"
+DECRYPT_OBJECT = KmsUse("kms:Decrypt", OBJ)
+DEFAULT_KEY = KmsUse("kms:GenerateDataKey", BKT)  # the bucket's default key, if it has a customer managed one
+
+
+@pytest.mark.parametrize(
+    ("method", "params", "expected"),
+    [
+        ("get_object", {}, [DECRYPT_OBJECT]),
+        ("head_object", {}, [DECRYPT_OBJECT]),  # authorized as s3:GetObject
+        ("get_object", {"VersionId": "v1"}, [DECRYPT_OBJECT]),  # s3:GetObjectVersion
+        ("get_object_tagging", {}, [None]),
+        ("delete_object", {}, [None]),
+        ("put_object", {"Body": b"1"}, [DEFAULT_KEY]),
+        ("put_object", {"Body": b"1", "ServerSideEncryption": "AES256"}, [None]),
+        # SSE-KMS without a key id: the AWS managed aws/s3, usable by the whole account through S3
+        ("put_object", {"Body": b"1", "ServerSideEncryption": "aws:kms"}, [None]),
+        (
+            "put_object",
+            {"Body": b"1", "ServerSideEncryption": "aws:kms", "SSEKMSKeyId": "alias/aws/s3"},
+            [None],
+        ),
+        (
+            "put_object",
+            {"Body": b"1", "ServerSideEncryption": "aws:kms", "SSEKMSKeyId": "alias/app"},
+            [KmsUse("kms:GenerateDataKey", BKT, KEY_ARN)],
+        ),
+        (
+            "put_object",
+            {"Body": b"1", "ServerSideEncryption": "aws:kms:dsse", "SSEKMSKeyId": KEY_ARN.rsplit("/", 1)[1]},
+            [KmsUse("kms:GenerateDataKey", BKT, KEY_ARN)],
+        ),
+        ("create_multipart_upload", {}, [DEFAULT_KEY]),
+        ("upload_part", {"UploadId": "u", "PartNumber": 1, "Body": b"1"}, [None]),
+        (
+            "copy_object",
+            {"CopySource": "src/a.env"},
+            [DEFAULT_KEY, KmsUse("kms:Decrypt", "arn:aws:s3:::src/a.env")],
+        ),
+    ],
+)
+def test_s3_object_operations_name_the_kms_call_s3_makes(method, params, expected):
+    parsed = parse_request(capture("s3", method, Bucket="bkt", Key="k", **params), "s3")
+    assert [c.kms for c in checks_for(parsed, PLACE, FakeLookups())] == expected
+
+
+def test_s3_bucket_operations_use_no_key():
+    for method in ("list_objects_v2", "get_bucket_encryption"):
+        parsed = parse_request(capture("s3", method, Bucket="bkt"), "s3")
+        assert [c.kms for c in checks_for(parsed, PLACE, FakeLookups())] == [None], method
+    parsed = parse_request(
+        capture("s3", "delete_objects", Bucket="bkt", Delete={"Objects": [{"Key": "k"}]}), "s3"
+    )
+    assert [c.kms for c in checks_for(parsed, PLACE, FakeLookups())] == [None]

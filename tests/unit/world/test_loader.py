@@ -175,6 +175,30 @@ def test_parameter_shorthands() -> None:
     )
 
 
+def test_bucket_default_encryption_and_object_keys() -> None:
+    data = base()
+    data["kms_keys"]["other-key"] = None
+    data["s3_buckets"] = {
+        "app-config": {
+            "encryption": {"kms_key": "alias/app", "bucket_key": True},
+            "objects": {"prod.env": "A=1\n", "other.env": {"content": "B=2\n", "kms_key": "other-key"}},
+        },
+        "plain": {"objects": {"x": {"content": "y"}}},
+    }
+    world = world_from_dict(data)
+    bucket = world.s3_buckets["app-config"]
+    assert (bucket.kms_key, bucket.bucket_key) == ("alias/app", True)
+    assert bucket.objects == {"prod.env": "A=1\n", "other.env": "B=2\n"}
+    assert bucket.object_keys == {"other.env": "other-key"}
+    plain = world.s3_buckets["plain"]
+    assert (plain.kms_key, plain.bucket_key, plain.objects, plain.object_keys) == (
+        None,
+        False,
+        {"x": "y"},
+        {},
+    )
+
+
 def _set(data: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
     node: Any = data
     keys = dotted.split("|")
@@ -282,6 +306,37 @@ BAD = [
     ("log_groups", ["/a", "/a"], "log_groups[1]", "listed twice"),
     ("s3_buckets|Bad_Bucket", {}, "s3_buckets.Bad_Bucket", "invalid bucket name"),
     ("s3_buckets|b-1|objects", {"k": {"x": 1}}, "s3_buckets.b-1.objects.k", "expected a string"),
+    (
+        "s3_buckets|b-1|objects",
+        {"k": {"content": "x", "kms_key": "nokey"}},
+        "s3_buckets.b-1.objects.k.kms_key",
+        "unknown KMS key 'nokey'",
+    ),
+    (
+        "s3_buckets|b-1|objects",
+        {"k": {"content": "x", "key": "app-key"}},
+        "s3_buckets.b-1.objects.k.key",
+        "unknown key 'key'",
+    ),
+    (
+        "s3_buckets|b-1|encryption",
+        {"kms_key": "alias/ap"},
+        "s3_buckets.b-1.encryption.kms_key",
+        "'alias/app'",
+    ),
+    (
+        "s3_buckets|b-1|encryption",
+        {"bucket_key": True},
+        "s3_buckets.b-1.encryption.kms_key",
+        "needs a kms_key",
+    ),
+    (
+        "s3_buckets|b-1|encryption",
+        {"kms_key": "app-key", "bucket_key": "yes"},
+        "s3_buckets.b-1.encryption.bucket_key",
+        "expected true or false, got string",
+    ),
+    ("s3_buckets|b-1|encryption", "app-key", "s3_buckets.b-1.encryption", "expected a mapping, got string"),
     ("sqs_queues|q|policy", [], "sqs_queues.q.policy", "expected a mapping, got list"),
     ("sns_topics|t|tags", {"k": "v" * 300}, "sns_topics.t.tags.k", "at most 256"),
     ("dynamodb_tables|orders", {}, "dynamodb_tables.orders.hash_key", "needs a hash_key"),
