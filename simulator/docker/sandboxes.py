@@ -7,9 +7,10 @@ about as much CPU as the rest of the container's start. So a sandbox whose task 
 to change it (no capability that reconfigures a namespace, every member container removed, its
 /etc/hosts, /etc/resolv.conf and /etc/hostname, which Docker shares with the containers that join it,
 untouched) waits for the next task, which takes it as a fresh task takes a fresh ENI: same subnet,
-nothing of the last task left but its address and host name. A task that publishes ports or adds host entries gets a sandbox of its own, made for
-it and removed with it, because those are fixed when the namespace is made (a task of one container
-then simply has its own).
+nothing of the last task left but its address and host name. A borrowed sandbox's TCP ports are
+published by ``port_forward`` for the task's lifetime; a task that publishes UDP ports or adds host
+entries gets a sandbox of its own, made for it and removed with it, because Docker fixes those when it
+makes the namespace (a task of one container then simply holds its own).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from .containers import ContainerDriver, ContainerSpec
+from .containers import ContainerDriver, ContainerSpec, DockerStartError
+from .port_forward import PortForward, PortInUse
 
 # Capabilities with which a container can rewrite its namespace's interfaces, routes or firewall.
 NAMESPACE_CHANGING_CAPABILITIES = frozenset({"NET_ADMIN", "SYS_ADMIN", "ALL"})
@@ -63,15 +65,23 @@ class Sandbox:
         self.docker_id: str | None = None
         self._inspected: dict[str, Any] | None = None
         self._stamps: FileStamps | None = None  # the shared files as the holder started
+        # A borrowed sandbox's TCP ports to publish for its task: "80/tcp" -> host port (None: any).
+        self.ports: dict[str, int | None] = {}
+        self._forwards: dict[str, PortForward] = {}
 
     @property
     def name(self) -> str:
         return self.spec.name
 
     def start(self) -> None:
-        """Create and start the holder unless it runs already; raises DockerCreateError/DockerStartError."""
-        if self.docker_id is not None:
-            return
+        """Create and start the holder unless it runs already, and publish the task's ports; raises
+        DockerCreateError/DockerStartError."""
+        if self.docker_id is None:
+            self._make()
+        if self.pooled and self.ports:
+            self._publish()
+
+    def _make(self) -> None:
         self.docker_id = self._pool.driver.create(self.spec)
         try:
             self._pool.driver.start(self.docker_id)
@@ -81,16 +91,50 @@ class Sandbox:
         if self.pooled:
             self._stamps = shared_file_stamps(self.inspected() or {})
 
+    def _publish(self) -> None:
+        networks = ((self.inspected() or {}).get("NetworkSettings") or {}).get("Networks") or {}
+        address = next((n.get("IPAddress") for n in networks.values() if n.get("IPAddress")), None)
+        if address is None:
+            raise DockerStartError(
+                f"Error response from daemon: {self.name} has no address to publish ports on"
+            )
+        try:
+            for key, host_port in self.ports.items():
+                self._forwards[key] = PortForward((address, int(key.split("/")[0])), host_port)
+        except PortInUse as err:
+            self._unpublish()
+            raise DockerStartError(
+                "Error response from daemon: driver failed programming external connectivity on endpoint "
+                f"{self.name}: {err.strerror}"
+            ) from None
+
+    def _unpublish(self) -> None:
+        forwards, self._forwards = self._forwards, {}
+        for forward in forwards.values():
+            forward.close()
+
     def inspected(self) -> dict[str, Any] | None:
-        """``docker inspect`` of the holder (its network settings do not change while it runs)."""
+        """``docker inspect`` of the holder (its network settings do not change while it runs), with the
+        ports published for the task that borrowed it, as Docker shows its own."""
         if self._inspected is None and self.docker_id is not None:
             with contextlib.suppress(Exception):
                 self._inspected = self._pool.driver.inspect(self.docker_id)
-        return self._inspected
+        if self._inspected is None or not self._forwards:
+            return self._inspected
+        published = {
+            key: [{"HostIp": "127.0.0.1", "HostPort": str(forward.host_port)}]
+            for key, forward in self._forwards.items()
+        }
+        return {
+            **self._inspected,
+            "NetworkSettings": {**self._inspected["NetworkSettings"], "Ports": published},
+        }
 
     def release(self, members: Iterable[ContainerSpec], *, members_removed: bool) -> None:
         """The task is over: keep the namespace for the next task when nothing of this one can remain
         in it, else remove it."""
+        self._unpublish()
+        self.ports = {}
         clean = (
             members_removed
             and not any(may_change_namespace(m) for m in members)
@@ -126,8 +170,13 @@ class SandboxPool:
         """A sandbox for a task of ``containers`` containers; ``own`` is the holder the task would get for
         itself, used when it publishes ports or adds host entries; None then for a task of one container,
         which holds a namespace made for it itself (one container instead of two)."""
-        if own.ports or own.extra_hosts:
+        if own.extra_hosts or any(not key.endswith("/tcp") for key in own.ports):
             return Sandbox(self, own, pooled=False) if containers > 1 else None
+        sandbox = self._idle_or_new()
+        sandbox.ports = dict(own.ports)
+        return sandbox
+
+    def _idle_or_new(self) -> Sandbox:
         prewarming = self._prewarming
         if prewarming is not None and prewarming.is_alive():
             prewarming.join()  # sooner done than a sandbox made from scratch now

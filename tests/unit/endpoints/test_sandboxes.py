@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,8 @@ class FakeDriver:
             "HostsPath": str(where / f"{docker_id}-hosts"),
             "ResolvConfPath": str(where / f"{docker_id}-resolv.conf"),
             "HostnamePath": str(where / f"{docker_id}-hostname"),
+            # The address the task's ports are forwarded to: loopback, where the tests' servers listen.
+            "NetworkSettings": {"Networks": {"net": {"IPAddress": "127.0.0.1"}}, "Ports": {}},
         }
 
     def remove(self, docker_id: str) -> None:
@@ -96,10 +99,12 @@ def test_a_namespace_changing_capability_or_a_leftover_member_retires_the_sandbo
         assert driver.removed[-1] == sandbox.docker_id and sandboxes.idle() == 0
 
 
-def test_published_ports_or_hosts_get_the_tasks_own_sandbox_removed_after(driver: FakeDriver) -> None:
+def test_udp_ports_or_hosts_get_the_tasks_own_sandbox_removed_after(driver: FakeDriver) -> None:
     sandboxes = pool(driver)
     for own in (
-        ContainerSpec(name="p", image="busybox", labels={}, network="net", ports={"80/tcp": None}),
+        ContainerSpec(
+            name="p", image="busybox", labels={}, network="net", ports={"80/tcp": None, "53/udp": None}
+        ),
         ContainerSpec(name="h", image="busybox", labels={}, network="net", extra_hosts={"db": "10.0.0.1"}),
     ):
         assert sandboxes.lease(own, containers=1) is None  # the one container holds it itself
@@ -199,3 +204,41 @@ def test_without_a_view_of_the_daemons_files_a_sandbox_is_never_lent_twice() -> 
     sandbox.start()
     sandbox.release([member()], members_removed=True)
     assert driver.removed == [sandbox.docker_id] and sandboxes.idle() == 0
+
+
+def test_a_borrowed_sandbox_publishes_the_tasks_tcp_ports_while_the_task_runs(driver: FakeDriver) -> None:
+    with socket.socket() as task_server:
+        task_server.bind(("127.0.0.1", 0))
+        task_server.listen()
+        port = task_server.getsockname()[1]  # the "container port", at the holder's (loopback) address
+        sandboxes = pool(driver)
+        own = ContainerSpec(name="p", image="busybox", labels={}, network="net", ports={f"{port}/tcp": None})
+        sandbox = sandboxes.lease(own, containers=1)
+        assert sandbox is not None and sandbox.pooled
+        sandbox.start()
+        published = (sandbox.inspected() or {})["NetworkSettings"]["Ports"][f"{port}/tcp"]
+        assert published[0]["HostIp"] == "127.0.0.1"
+        host_port = int(published[0]["HostPort"])
+        with socket.create_connection(("127.0.0.1", host_port), timeout=5):
+            accepted, _ = task_server.accept()  # the forward reached the task
+            accepted.close()
+        sandbox.release([member()], members_removed=True)
+        assert sandboxes.idle() == 1 and (sandbox.inspected() or {})["NetworkSettings"]["Ports"] == {}
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", host_port), timeout=1)  # unpublished with its task
+
+
+def test_a_taken_host_port_fails_the_start_with_dockers_words(driver: FakeDriver) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        own = ContainerSpec(name="p", image="busybox", labels={}, network="net", ports={"80/tcp": port})
+        sandbox = pool(driver).lease(own, containers=1)
+        assert sandbox is not None
+        with pytest.raises(DockerStartError) as refused:
+            sandbox.start()
+    assert str(refused.value).endswith(f"Bind for 127.0.0.1:{port} failed: port is already allocated")
+    assert "driver failed programming external connectivity on endpoint ecs-sim-sandbox-" in str(
+        refused.value
+    )
