@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC
 from pathlib import Path
@@ -97,7 +98,8 @@ class Simulator(StartStop):
         self._with_docker = docker
         self.owner_id = new_owner_id()
         self._backend = backend or make_backend(region=self.world.region, account=self.world.account)
-        self._stack = contextlib.ExitStack()
+        self._stack = contextlib.ExitStack()  # the backend and the servers
+        self._docker_stack = contextlib.ExitStack()  # the task network and what is on it
         self.sessions = SessionRegistry()
         self._decisions = _DecisionLog()
         self.seeded: SeededWorld | None = None
@@ -139,17 +141,17 @@ class Simulator(StartStop):
     def _start_task_network(self) -> None:
         """Docker before the AWS side: the first task's network namespace is made while the world seeds."""
         client = docker_client()
-        self._stack.callback(client.close)
+        self._docker_stack.callback(client.close)
         # Runs after everything below is removed: a Ctrl-C can land between Docker creating an object
         # and its owner recording it, and such an object must not outlive this simulator either.
-        self._stack.callback(_remove_owned, client, self.owner_id)
+        self._docker_stack.callback(_remove_owned, client, self.owner_id)
         reap_leftovers(client)
         self.driver = ContainerDriver(client)
-        self.network = self._stack.enter_context(TaskNetwork.create(client, self.owner_id))
+        self.network = self._docker_stack.enter_context(TaskNetwork.create(client, self.owner_id))
         self.sandboxes = SandboxPool(
             self.driver, network=self.network.name, image=PAUSE_IMAGE, labels=owner_labels(self.owner_id)
         )
-        self._stack.callback(self.sandboxes.close)  # before the network goes: they are on it
+        self._docker_stack.callback(self.sandboxes.close)  # before the network goes: they are on it
         self.sandboxes.prewarm()
 
     def _start_endpoints(self) -> None:
@@ -170,7 +172,11 @@ class Simulator(StartStop):
             run.stop("Simulator stopped")
         for run in runs:
             run.wait_stopped(TASK_STOP_WAIT_SECONDS)
-        self._stack.close()
+        # Docker removes the sandboxes and the network while the servers and the backend stop.
+        with ThreadPoolExecutor(1, thread_name_prefix="ecs-sim-stop") as pool:
+            docker_side = pool.submit(self._docker_stack.close)
+            self._stack.close()
+            docker_side.result()
         with self._clients_lock:
             self._clients.clear()  # they point at a backend that is gone
 

@@ -6,12 +6,14 @@ profile, or a ``~/.aws`` directory, must neither break it nor leak into what it 
 
 from __future__ import annotations
 
+import copy
 import os
 from functools import cache
 
 import boto3
 import botocore.loaders
 import botocore.session
+from botocore.hooks import HierarchicalEmitter
 
 # Session variables that would read the host's profile and config files.
 _SEALED_VARIABLES = {
@@ -27,15 +29,30 @@ def _shared_loader() -> botocore.loaders.Loader:
     return botocore.session.Session(session_vars=_SEALED_VARIABLES).get_component("data_loader")
 
 
+@cache
+def _builtin_handlers() -> HierarchicalEmitter:
+    handlers = HierarchicalEmitter()
+    botocore.session.Session(session_vars=_SEALED_VARIABLES, event_hooks=handlers)  # registers them in it
+    return handlers
+
+
 def botocore_session() -> botocore.session.Session:
     """A new botocore session that ignores the host's AWS profile and files (sharing one data loader)."""
-    core = botocore.session.Session(session_vars=_SEALED_VARIABLES)
+    core = botocore.session.Session(
+        session_vars=_SEALED_VARIABLES,
+        # Registering botocore's built-in handlers is most of a new session's cost (20 ms); a copy of a
+        # registered set costs 3 ms. botocore gives each client a copy of its session's the same way.
+        event_hooks=copy.copy(_builtin_handlers()),
+        include_builtin_handlers=False,
+    )
     core.register_component("data_loader", _shared_loader())
     return core
 
 
+@cache
 def model_session() -> botocore.session.Session:
-    """A botocore session with a data loader of its own, for reading service models as published.
+    """The botocore session for reading service models and endpoint data as published, one per process
+    (each new one re-lists the services and re-reads what it is asked for). Never make clients with it.
 
     Creating a client customizes the loader's cached models in place (botocore strips ``{Bucket}``
     from S3 request URIs for virtual-host addressing), so whoever parses requests by the model must not

@@ -20,14 +20,12 @@ Starting one also makes moto's KMS create key pairs lazily (see ``_LazyPrivateKe
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import socket
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
-from functools import cache
 from typing import Any
 
 import boto3
@@ -39,7 +37,6 @@ from moto.core.request import (
     should_preserve_original_header_name,
 )
 from moto.iam.access_control import PermissionResult
-from moto.iam.aws_managed_policies import aws_managed_policies_data
 from moto.iam.models import AWSManagedPolicy, IAMBackend, iam_backends
 from moto.s3.models import FakeBucket
 from moto.server import DomainDispatcherApplication, ThreadedMotoServer, create_backend_app
@@ -49,6 +46,7 @@ from ..errors import EnvironmentProblem
 from ..gateway.in_process import Environ, InProcess
 from ..gateway.upstream import Transport
 from ..startstop import StartStop
+from ..world.aws_managed import aws_managed_policies
 
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -67,11 +65,6 @@ def _wipe_account(account: str) -> None:
                 account_backend.reset()
 
 
-@cache
-def _aws_managed_data() -> dict[str, Any]:
-    return json.loads(aws_managed_policies_data)
-
-
 def _load_aws_managed_policies(iam: IAMBackend) -> None:
     """Give one account's IAM the AWS managed policies (AmazonECSTaskExecutionRolePolicy ...) from
     moto's bundled data, as ``MOTO_IAM_LOAD_MANAGED_POLICIES`` would, but for this account and the
@@ -81,7 +74,7 @@ def _load_aws_managed_policies(iam: IAMBackend) -> None:
         return
     policies = [
         AWSManagedPolicy.from_data(name, iam.account_id, iam.region_name, data)
-        for name, data in _aws_managed_data().items()
+        for name, data in aws_managed_policies().items()
     ]
     iam.aws_managed_policies = policies
     iam.managed_policies.update({policy.arn: policy for policy in policies})

@@ -8,19 +8,21 @@ from typing import Any
 
 
 @cache
-def _data() -> dict[str, dict[str, Any]]:
+def aws_managed_policies() -> dict[str, dict[str, Any]]:
+    """Name -> moto's entry (``Path``, ``Document``, ``DefaultVersionId``, dates); 4.7 MB of JSON, read once
+    per process for the world loader and the embedded backend alike. Do not modify it."""
     from moto.iam.aws_managed_policies import aws_managed_policies_data
 
     return json.loads(aws_managed_policies_data)
 
 
 def aws_managed_names() -> list[str]:
-    return list(_data())
+    return list(aws_managed_policies())
 
 
 def aws_managed_arn(name: str, partition: str = "aws") -> str | None:
     """``arn:aws:iam::aws:policy/<path><name>`` for a known AWS managed policy name, else None."""
-    entry = _data().get(name)
+    entry = aws_managed_policies().get(name)
     return f"arn:{partition}:iam::aws:policy{entry['Path']}{name}" if entry else None
 
 

@@ -144,11 +144,14 @@ def _suggest(word: str, choices: Iterable[str]) -> str:
 
 @cache
 def _region_partitions() -> dict[str, str]:
-    session = model_session()
+    """Region -> partition, from botocore's partitions data (a tenth of the time of asking the endpoints
+    data); a partition's ``<id>-global`` entry is the endpoint of its global services, not a region."""
+    data = model_session().get_component("data_loader").load_data("partitions")
     return {
-        region: partition
-        for partition in session.get_available_partitions()
-        for region in session.get_available_regions("sts", partition_name=partition)
+        region: partition["id"]
+        for partition in data["partitions"]
+        for region in partition["regions"]
+        if region != f"{partition['id']}-global"
     }
 
 
