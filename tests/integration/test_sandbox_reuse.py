@@ -7,6 +7,8 @@ Needs Docker, root (iptables) and the ecs-sim/busybox image.
 from __future__ import annotations
 
 import json
+import socket
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -94,6 +96,35 @@ def test_a_task_that_wrote_the_shared_hosts_file_retires_the_namespace(sim: Simu
     assert sim.sandboxes is not None and sim.sandboxes.idle() == 0
     after = report(sim, f"grep -c planted /etc/hosts; {REPORT}")
     assert after["holder"] != wrote["holder"]
+
+
+def test_a_published_tcp_port_is_served_from_a_borrowed_namespace_and_freed_after(sim: Simulator) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        host_port = probe.getsockname()[1]  # a free port, then published twice in a row
+    definition = taskdef(f"echo served-by-the-task | nc -l -p {host_port}; {REPORT}")
+    # awsvpc: the host port is the container port
+    definition["containerDefinitions"][0]["portMappings"] = [
+        {"containerPort": host_port, "hostPort": host_port}
+    ]
+    holders = []
+    for _ in range(2):
+        run = sim.start_task(definition)
+        deadline = time.monotonic() + 60
+        binding = None
+        while binding is None and time.monotonic() < deadline:
+            bindings = run.task.container("app").network_bindings
+            binding = bindings[0] if bindings else None
+            time.sleep(0.05)
+        assert binding is not None and (binding.bind_ip, binding.host_port) == ("127.0.0.1", host_port)
+        answer = b""
+        while not answer and time.monotonic() < deadline:  # until nc listens in the task
+            with socket.create_connection(("127.0.0.1", host_port), timeout=5) as client:
+                answer = client.recv(100)
+        assert answer == b"served-by-the-task\n"
+        result = run.wait(timeout=60)
+        holders.append(json.loads(result.container_logs["app"][-1])["holder"])
+    assert holders[0] == holders[1] == report(sim)["holder"]  # one namespace, lent three times
 
 
 def test_a_kept_namespace_killed_from_outside_is_replaced(sim: Simulator) -> None:
