@@ -87,6 +87,12 @@ def _inspect_while_running(client: docker.DockerClient, run: Any) -> list[dict[s
     return [client.api.inspect_container(c.id) for c in running]
 
 
+def _fresh_session() -> boto3.session.Session:
+    """Not boto3's default session: another test may have made it under another HOME, and it would then
+    look for this module's AWS_PROFILE in that HOME's config."""
+    return boto3.session.Session()
+
+
 def _credentials_in(text: str) -> dict[str, Any]:
     """The first credentials document in ``text``."""
     match = re.search(r"\{[^{}]*\"AccessKeyId\"[^{}]*\}", text)
@@ -194,7 +200,7 @@ def test_a_task_cannot_read_another_tasks_credentials_without_its_id(client, sim
 
 def test_credentials_stop_working_after_the_task_stops(sim, dumped) -> None:
     served = _credentials_in(dumped[1])
-    s3 = boto3.client(
+    s3 = _fresh_session().client(
         "s3",
         endpoint_url=sim.gateway.url,
         region_name="us-east-1",
@@ -210,7 +216,7 @@ def test_credentials_stop_working_after_the_task_stops(sim, dumped) -> None:
         "InvalidClientTokenId",
         "InvalidAccessKeyId",
     )
-    sts = boto3.client(
+    sts = _fresh_session().client(
         "sts",
         endpoint_url=sim.gateway.url,
         region_name="us-east-1",
