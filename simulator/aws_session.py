@@ -24,27 +24,31 @@ _SEALED_VARIABLES = {
 
 
 @cache
-def _shared_loader() -> botocore.loaders.Loader:
-    # A fresh loader re-reads service models and endpoint data: about 0.3 s per session.
-    return botocore.session.Session(session_vars=_SEALED_VARIABLES).get_component("data_loader")
-
-
-@cache
 def _builtin_handlers() -> HierarchicalEmitter:
     handlers = HierarchicalEmitter()
     botocore.session.Session(session_vars=_SEALED_VARIABLES, event_hooks=handlers)  # registers them in it
     return handlers
 
 
-def botocore_session() -> botocore.session.Session:
-    """A new botocore session that ignores the host's AWS profile and files (sharing one data loader)."""
-    core = botocore.session.Session(
+def _sealed_session() -> botocore.session.Session:
+    return botocore.session.Session(
         session_vars=_SEALED_VARIABLES,
         # Registering botocore's built-in handlers is most of a new session's cost (20 ms); a copy of a
         # registered set costs 3 ms. botocore gives each client a copy of its session's the same way.
         event_hooks=copy.copy(_builtin_handlers()),
         include_builtin_handlers=False,
     )
+
+
+@cache
+def _shared_loader() -> botocore.loaders.Loader:
+    # A fresh loader re-reads service models and endpoint data: about 0.3 s per session.
+    return _sealed_session().get_component("data_loader")
+
+
+def botocore_session() -> botocore.session.Session:
+    """A new botocore session that ignores the host's AWS profile and files (sharing one data loader)."""
+    core = _sealed_session()
     core.register_component("data_loader", _shared_loader())
     return core
 
@@ -57,7 +61,7 @@ def model_session() -> botocore.session.Session:
     Creating a client customizes the loader's cached models in place (botocore strips ``{Bucket}``
     from S3 request URIs for virtual-host addressing), so whoever parses requests by the model must not
     share a loader with the clients."""
-    return botocore.session.Session(session_vars=_SEALED_VARIABLES)
+    return _sealed_session()
 
 
 def static_session(

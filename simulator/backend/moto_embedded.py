@@ -14,7 +14,9 @@ request parsing per forwarded call.
 moto keeps its state in module globals: every ``EmbeddedMoto`` in one process shares it. Instances for
 different accounts are isolated; instances for the same account at the same time share that account.
 An account's state is wiped when the first instance using it starts and when the last one stops.
-Starting one also makes moto's KMS create key pairs lazily (see ``_LazyPrivateKey``), process-wide.
+Starting one also makes moto's KMS create key pairs lazily (see ``_LazyPrivateKey``), and moto read
+service models through one kept loader and look regions up in a sealed session (see
+``_one_model_loader``, ``_sealed_region_lookups``), process-wide.
 """
 
 from __future__ import annotations
@@ -26,11 +28,14 @@ import socket
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
+from functools import cache
 from typing import Any
 
 import boto3
+import botocore.session
+import moto.core.utils as moto_core_utils
 import moto.kms.models as moto_kms_models
-from moto.core.base_backend import BackendDict, backend_lock
+from moto.core.base_backend import AccountSpecificBackend, BackendDict, backend_lock
 from moto.core.request import (
     PRESERVED_HEADER_NAMES_ENVIRON_KEY,
     environ_key_for_header,
@@ -41,7 +46,7 @@ from moto.iam.models import AWSManagedPolicy, IAMBackend, iam_backends
 from moto.s3.models import FakeBucket
 from moto.server import DomainDispatcherApplication, ThreadedMotoServer, create_backend_app
 
-from ..aws_session import static_session
+from ..aws_session import botocore_session, static_session
 from ..errors import EnvironmentProblem
 from ..gateway.in_process import Environ, InProcess
 from ..gateway.upstream import Transport
@@ -107,6 +112,27 @@ def _defer_kms_key_pairs() -> None:
 
     lazy.ecs_sim_lazy = True  # type: ignore[attr-defined]
     moto_kms_models.generate_private_key = lazy
+
+
+def _one_model_loader() -> None:
+    """moto reads a service's model (to parse its requests and shape its errors) through a loader made
+    for that one read, which first lists every service directory of botocore and moto: 40-100 ms per
+    service on its first call. One loader, kept, lists them once."""
+    if not hasattr(moto_core_utils.create_loader, "cache_info"):
+        moto_core_utils.create_loader = cache(moto_core_utils.create_loader)
+
+
+def _sealed_region_lookups() -> None:
+    """moto lists a service's regions for each account it serves with a ``boto3.Session()`` of its own,
+    which reads the host's AWS set-up (an ``AWS_PROFILE`` naming a missing profile made the first call
+    to each service fail with a 500) and parses the endpoint data again (50-100 ms). A sealed session
+    sharing the clients' data loader answers instead."""
+    AccountSpecificBackend.get_session = classmethod(_region_session)  # type: ignore[method-assign,assignment]
+
+
+@cache
+def _region_session(_: type) -> botocore.session.Session:
+    return botocore_session()
 
 
 def _leave_bucket_policies_to_the_gateway() -> None:
@@ -190,6 +216,8 @@ class EmbeddedMoto(StartStop):
                 f"not in the world's account {self.account}; unset it"
             )
         _defer_kms_key_pairs()
+        _one_model_loader()
+        _sealed_region_lookups()
         _leave_bucket_policies_to_the_gateway()
         if self._port:  # before the account is claimed: a failed start must not keep its state alive
             _check_port_free(self._host, self._port)
