@@ -124,9 +124,9 @@ def _one_model_loader() -> None:
 
 def _sealed_region_lookups() -> None:
     """moto lists a service's regions for each account it serves with a ``boto3.Session()`` of its own,
-    which reads the host's AWS set-up (an ``AWS_PROFILE`` naming a missing profile made the first call
-    to each service fail with a 500) and parses the endpoint data again (50-100 ms). A sealed session
-    sharing the clients' data loader answers instead."""
+    which parses the endpoint data again (50-100 ms) and reads the host's AWS set-up (an ``AWS_PROFILE``
+    naming a missing profile failed the lookup; moto's other ``Session()`` calls still read it). A sealed
+    session sharing the clients' data loader answers instead."""
     AccountSpecificBackend.get_session = classmethod(_region_session)  # type: ignore[method-assign,assignment]
 
 
