@@ -175,8 +175,10 @@ class Simulator(StartStop):
         # Docker removes the sandboxes and the network while the servers and the backend stop.
         with ThreadPoolExecutor(1, thread_name_prefix="ecs-sim-stop") as pool:
             docker_side = pool.submit(self._docker_stack.close)
-            self._stack.close()
-            docker_side.result()
+            try:
+                self._stack.close()
+            finally:
+                docker_side.result()
         with self._clients_lock:
             self._clients.clear()  # they point at a backend that is gone
 
