@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .context import request_keys
 from .messages import POLICY_NOUNS
@@ -43,18 +44,25 @@ _GRANT_WORDS = {
 }
 
 
+@lru_cache(maxsize=4096)  # callers come back to the same resources; splitting one costs more than a lookup
 def _arn_account(arn: str) -> str | None:
     parts = arn.split(":", 5)
     return parts[4] if len(parts) == 6 and parts[4] else None
 
 
-def _requires_resource_policy(action: str, resource: str, policy: Policy | None) -> bool:
-    """Trust policies and KMS key policies must allow even within one account."""
+def _resource_policy_rule(action: str, policy: Policy | None) -> tuple[str, str] | None:
+    """Trust policies and KMS key policies must allow even within one account. For lower-case ``action``:
+    (the text a resource ARN holds when its resource-based policy must allow, "" for any; why), or None."""
+    why = (
+        " (a role's trust policy must allow the caller)"
+        if action in _ASSUME_ROLE_ACTIONS
+        else " (a KMS key policy must allow the caller or delegate to its account)"
+    )
     if policy is not None and policy.kind is PolicyKind.TRUST:
-        return True
-    if action.startswith("kms:") and ":key/" in resource:
-        return True
-    return action in _ASSUME_ROLE_ACTIONS and ":role/" in resource
+        return "", why
+    if action.startswith("kms:"):
+        return ":key/", why
+    return (":role/", why) if action in _ASSUME_ROLE_ACTIONS else None
 
 
 def _applies(
@@ -95,6 +103,7 @@ class _Plan:
     boundary: tuple[Statement, ...] | None
     session: tuple[Statement, ...] | None
     needs_context: bool  # some statement has a condition or a policy variable
+    resource_policy_rule: tuple[str, str] | None  # see _resource_policy_rule
 
 
 def _no_context(_key: str) -> None:
@@ -102,8 +111,9 @@ def _no_context(_key: str) -> None:
 
 
 _PLAN_LIMIT = 8192
-# Keyed by the action and the policies themselves (immutable, hashed by identity), not by the
-# PolicySet: callers build a new PolicySet per request around the same policies.
+# Keyed by the action as the caller spells it (no lower-case copy per request) and by the policies
+# themselves (immutable, hashed by identity), not by the PolicySet: callers build a new PolicySet per
+# request around the same policies.
 _plans: dict[tuple[object, ...], _Plan] = {}
 
 
@@ -127,6 +137,8 @@ def _plan(policies: PolicySet, action: str, is_service: bool) -> _Plan:
 
 
 def _make_plan(policies: PolicySet, action: str, is_service: bool) -> _Plan:
+    action = action.lower()
+
     def allows(group: Sequence[Policy]) -> tuple[Statement, ...]:
         return tuple(st for p in group for st in p.for_action(action)[1])
 
@@ -152,6 +164,7 @@ def _make_plan(policies: PolicySet, action: str, is_service: bool) -> _Plan:
         identity=allows(identity),
         boundary=allows(boundary) if boundary else None,
         session=allows(session) if session else None,
+        resource_policy_rule=_resource_policy_rule(action, policies.resource),
     )
 
 
@@ -190,11 +203,10 @@ def evaluate(request: AuthzRequest, policies: PolicySet) -> Decision:
     """Decide ``request`` under ``policies`` the way AWS does, with the deciding statements and a trace."""
     principal = request.principal
     resource = request.resource
-    action = request.action.lower()
     is_service = principal.type is _SERVICE
     resource_account = request.resource_account or _arn_account(resource) or principal.account or None
     cross_account = not is_service and resource_account is not None and resource_account != principal.account
-    plan = _plan(policies, action, is_service)
+    plan = _plan(policies, request.action, is_service)
     ctx: ContextLookup = request_keys(request, resource_account).get if plan.needs_context else _no_context
     has_boundary = plan.boundary is not None
     trace = [
@@ -266,13 +278,9 @@ def evaluate(request: AuthzRequest, policies: PolicySet) -> Decision:
         if grant is _DIRECT:
             trace.append("result: Allow")
             return _allow(request, allowed_by, trace)
-        if grant is None and _requires_resource_policy(action, resource, policies.resource):
-            why = (
-                " (a role's trust policy must allow the caller)"
-                if action in _ASSUME_ROLE_ACTIONS
-                else " (a KMS key policy must allow the caller or delegate to its account)"
-            )
-            return _implicit(request, _resource_kind(policies), trace, why)
+        rule = plan.resource_policy_rule
+        if grant is None and rule is not None and rule[0] in resource:
+            return _implicit(request, _resource_kind(policies), trace, rule[1])
 
     # 4. Identity-based policies, unless a resource policy named the caller's role (same account).
     if grant is _ROLE and not cross_account:

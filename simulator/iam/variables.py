@@ -111,7 +111,8 @@ class TemplatePatterns:
     __slots__ = ("_dynamic", "_static")
 
     def __init__(self, templates: Sequence[Template], *, arn: bool = False) -> None:
-        self._static = WildcardSet([t for t in templates if not has_variables(t)], arn=arn)  # type: ignore[misc]
+        static = [t for t in templates if not has_variables(t)]
+        self._static = WildcardSet(static, arn=arn) if static else None  # type: ignore[arg-type]
         self._dynamic = tuple(
             _Resolved(t, lambda parts: compiled(translate(parts, arn=arn)))
             for t in templates
@@ -119,7 +120,7 @@ class TemplatePatterns:
         )
 
     def __call__(self, text: str, lookup: ContextLookup) -> bool:
-        if self._static(text):
+        if self._static is not None and self._static(text):
             return True
         for resolved in self._dynamic:
             matcher = resolved(lookup)
