@@ -7,6 +7,8 @@ line and its exit code; ``--debug`` keeps tracebacks.
 
 from __future__ import annotations
 
+import atexit
+import gc
 import json
 import signal
 import sys
@@ -89,6 +91,10 @@ class _Group(click.Group):
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
+        # Exit runs after every task is stopped and everything is removed (atexit comes after the
+        # threads are joined): the interpreter's collections while it unloads the modules need not search
+        # the ~175k objects a run leaves for cycles, which took 0.6 s of a 3.5 s `ecs-sim run`.
+        atexit.register(gc.freeze)
         try:
             return super().main(*args, **kwargs)
         except click.UsageError as error:
