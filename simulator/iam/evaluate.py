@@ -20,7 +20,7 @@ from functools import lru_cache
 
 from .context import request_keys
 from .messages import POLICY_NOUNS
-from .model import AuthzRequest, Decision, PolicyKind, PolicySet, Principal, PrincipalType
+from .model import AuthzRequest, Decision, PolicyKind, PolicySet, Principal, PrincipalType, StatementRef
 from .policy import Policy, Statement
 from .principals import Grant
 from .variables import ContextLookup
@@ -221,13 +221,14 @@ def evaluate(request: AuthzRequest, policies: PolicySet) -> Decision:
             denied.append(st)
     if denied:
         head = denied[0]
-        trace.append(f"explicit deny: {'; '.join([st.label for st in denied])}")
+        refs, labels = _refs_and_labels(denied)
+        trace.append(f"explicit deny: {labels}")
         trace.append("result: ExplicitDeny")
         more = f" (and {len(denied) - 1} more)" if len(denied) > 1 else ""
         return Decision(
             "ExplicitDeny",
             head.ref.policy_kind,
-            tuple([st.ref for st in denied]),
+            refs,
             f"{request.action} on {resource} is explicitly denied by {head.label}{more}.",
             tuple(trace),
         )
@@ -348,11 +349,25 @@ def _implicit(request: AuthzRequest, kind: PolicyKind, trace: list[str], why: st
 
 
 def _allow(request: AuthzRequest, statements: list[Statement], trace: list[str]) -> Decision:
-    labels = "; ".join([st.label for st in statements]) or "the account root user's own permissions"
+    refs, labels = _refs_and_labels(statements)
     return Decision(
         "Allow",
         None,
-        tuple([st.ref for st in statements]),
-        f"{request.action} on {request.resource} is allowed by {labels}.",
+        refs,
+        f"{request.action} on {request.resource} is allowed by {labels or _ROOT_OWN}.",
         tuple(trace),
     )
+
+
+_ROOT_OWN = "the account root user's own permissions"
+
+
+def _refs_and_labels(statements: list[Statement]) -> tuple[tuple[StatementRef, ...], str]:
+    """The deciding statements' refs and their labels for an explanation. A plain loop: in Python 3.11 a
+    comprehension is a function call of its own, and these lists hold a handful of statements."""
+    refs = []
+    labels = []
+    for st in statements:
+        refs.append(st.ref)
+        labels.append(st.label)
+    return tuple(refs), "; ".join(labels)

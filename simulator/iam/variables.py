@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from .wildcard import Literal, Part, Parts, WildcardSet, compiled, plain_text, translate
+from .wildcard import Literal, Part, Parts, WildcardSet, plain_text
 
 # ${*} ${?} ${$} are escapes for the literal characters; otherwise a key with an optional 'default'.
 _VARIABLE = re.compile(
@@ -99,10 +99,10 @@ PatternMatcher = Callable[[str, ContextLookup], bool]
 
 
 def template_patterns(templates: Sequence[Template], *, arn: bool = False) -> PatternMatcher:
-    """A matcher for ``templates``: a plain WildcardSet when none has a variable (the common case)."""
+    """A matcher for ``templates``: a plain wildcard matcher when none has a variable (the common case)."""
     if any(has_variables(t) for t in templates):
         return TemplatePatterns(templates, arn=arn)
-    return WildcardSet(templates, arn=arn)  # type: ignore[arg-type]
+    return WildcardSet(templates, arn=arn).match  # type: ignore[arg-type]
 
 
 class TemplatePatterns:
@@ -112,19 +112,19 @@ class TemplatePatterns:
 
     def __init__(self, templates: Sequence[Template], *, arn: bool = False) -> None:
         static = [t for t in templates if not has_variables(t)]
-        self._static = WildcardSet(static, arn=arn) if static else None  # type: ignore[arg-type]
+        self._static = WildcardSet(static, arn=arn).match if static else None  # type: ignore[arg-type]
         self._dynamic = tuple(
-            _Resolved(t, lambda parts: compiled(translate(parts, arn=arn)))
+            _Resolved(t, lambda parts: WildcardSet([parts], arn=arn).match)
             for t in templates
             if has_variables(t)
         )
 
     def __call__(self, text: str, lookup: ContextLookup) -> bool:
-        if self._static is not None and self._static(text):
+        if self._static is not None and self._static(text, lookup):
             return True
         for resolved in self._dynamic:
             matcher = resolved(lookup)
-            if matcher is not None and matcher(text) is not None:
+            if matcher is not None and matcher(text, lookup):
                 return True
         return False
 

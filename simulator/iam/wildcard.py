@@ -1,9 +1,10 @@
-"""IAM wildcard patterns (``*`` any run of characters, ``?`` exactly one) compiled to regular expressions.
+"""IAM wildcard patterns (``*`` any run of characters, ``?`` exactly one) compiled to matchers: exact
+patterns to a set lookup, ``text*`` to ``str.startswith``, the others to regular expressions.
 
-Patterns are translated character by character, so every other character is matched literally
-(``.``, ``+``, ``(`` ... are escaped). A pattern is a sequence of parts: ``str`` parts carry live
-wildcards, :class:`Literal` parts (a resolved policy variable, or ``${*}``) match as written.
-ARN patterns (``ArnLike``/``ArnEquals``) match component by component: in the first five
+Patterns are translated to regular expressions character by character, so every other character is
+matched literally (``.``, ``+``, ``(`` ... are escaped). A pattern is a sequence of parts: ``str``
+parts carry live wildcards, :class:`Literal` parts (a resolved policy variable, or ``${*}``) match as
+written. ARN patterns (``ArnLike``/``ArnEquals``) match component by component: in the first five
 colon-separated components a wildcard never crosses a ``:``.
 """
 
@@ -64,29 +65,61 @@ def compiled(regex: str) -> Callable[[str], re.Match[str] | None]:
     return re.compile(regex, re.DOTALL).fullmatch
 
 
-class WildcardSet:
-    """Matches a string against a fixed set of patterns: exact ones by set lookup, the rest by one regex."""
+Matcher = Callable[[str, object], bool]  # (text, ignored lookup): the shape of every pattern matcher
 
-    __slots__ = ("_exact", "_match_all", "_regex")
+
+def _prefix(parts: Sequence[Part], *, arn: bool) -> str | None:
+    """``text*`` with no other wildcard, the commonest pattern, matches by ``str.startswith``: the text
+    before the star, or None when the pattern is another shape. In an ARN pattern the star must lie in
+    the resource part, where it may cross a ``:``."""
+    last = parts[-1] if parts else None
+    if not isinstance(last, str) or not last.endswith("*") or has_wildcard([*parts[:-1], last[:-1]]):
+        return None
+    prefix = plain_text(parts)[:-1]
+    return None if arn and prefix.count(":") < _ARN_PREFIX_COMPONENTS else prefix
+
+
+def _always(_text: str, _lookup: object = None) -> bool:
+    return True
+
+
+class WildcardSet:
+    """Matches a string against a fixed set of patterns: exact ones by set lookup, ``prefix*`` ones by
+    ``str.startswith``, the rest by one regex. ``match`` is the same test as a plain function, built
+    for the shapes present (no method dispatch, no checks for absent shapes) for hot paths."""
+
+    __slots__ = ("match",)
 
     def __init__(self, patterns: Iterable[Parts], *, arn: bool = False) -> None:
         exact: set[str] = set()
+        prefixes: list[str] = []
         regexes: list[str] = []
-        self._match_all = False
         for parts in patterns:
             if parts == ("*",):
-                self._match_all = True
+                self.match: Matcher = _always
+                return
+            prefix = _prefix(parts, arn=arn)
+            if prefix is not None:
+                prefixes.append(prefix)
             elif has_wildcard(parts):
                 regexes.append(translate(parts, arn=arn))
             else:
                 exact.add(plain_text(parts))
-        self._exact = frozenset(exact)
-        self._regex = compiled("|".join(f"(?:{r})" for r in regexes)) if regexes else None
+        self.match = _matcher(frozenset(exact), tuple(prefixes), regexes)
 
     def __call__(self, text: str, _lookup: object = None) -> bool:
         """``_lookup`` is ignored: fixed patterns have no variables (it keeps the matcher signature)."""
-        return (
-            self._match_all
-            or text in self._exact
-            or (self._regex is not None and self._regex(text) is not None)
-        )
+        return self.match(text, _lookup)
+
+
+def _matcher(exact: frozenset[str], prefixes: tuple[str, ...], regexes: list[str]) -> Matcher:
+    regex = compiled("|".join(f"(?:{r})" for r in regexes)) if regexes else None
+    if regex is None:
+        if not prefixes:
+            return lambda text, _lookup=None: text in exact
+        if not exact:
+            return lambda text, _lookup=None: text.startswith(prefixes)
+        return lambda text, _lookup=None: text in exact or text.startswith(prefixes)
+    if not exact and not prefixes:
+        return lambda text, _lookup=None: regex(text) is not None
+    return lambda text, _lookup=None: text in exact or text.startswith(prefixes) or regex(text) is not None

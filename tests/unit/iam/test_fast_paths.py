@@ -1,10 +1,12 @@
-"""The engine's shortcuts decide exactly as the rules they stand for: condition tests compiled per
-operator shape, statements with ``"Resource": "*"`` that skip matching, plans kept per action spelling,
-the request context table shared between equal requests, and Decision's own constructor."""
+"""The engine's shortcuts decide exactly as the rules they stand for: wildcard patterns matched by set
+lookup or ``str.startswith`` instead of a regex, condition tests compiled per operator shape, statements
+with ``"Resource": "*"`` that skip matching, plans kept per action spelling, the request context table
+shared between equal requests, and Decision's own constructor."""
 
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -20,9 +22,31 @@ from simulator.iam import (
     principal_from_arn,
 )
 from simulator.iam.context import request_keys
+from simulator.iam.wildcard import Literal, WildcardSet, translate
 
 from .cases import ACCT, PARAM, SESSION, allow, pol, stmt
 from .test_properties import _reference_match
+
+_CHARS = "ab:*?/"
+_part = st.one_of(
+    st.text(alphabet=_CHARS, max_size=5), st.builds(Literal, st.text(alphabet=_CHARS, max_size=3))
+)
+_parts = st.lists(_part, max_size=3).map(tuple)
+# Trailing stars and five colons in front make the prefix shortcut (also for ARN patterns) common.
+_patterns = st.one_of(_parts, _parts.map(lambda p: (*p, "*")), _parts.map(lambda p: ("a:b:c:d:e:", *p, "*")))
+_texts = st.one_of(
+    st.text(alphabet=_CHARS, max_size=10), st.text(alphabet=_CHARS, max_size=8).map("a:b:c:d:e:".__add__)
+)
+
+
+@settings(max_examples=600)
+@given(st.lists(_patterns, min_size=1, max_size=3), st.booleans(), _texts)
+def test_wildcard_shortcuts_match_as_the_translated_regex(patterns, arn, text) -> None:
+    # "*" alone matches anything, an ARN too; every other pattern as its regex says.
+    general = any(p == ("*",) or re.fullmatch(translate(p, arn=arn), text, re.DOTALL) for p in patterns)
+    matcher = WildcardSet(patterns, arn=arn)
+    assert matcher(text) == matcher.match(text, None) == general
+
 
 KEY = "s3:x"  # the condition key under test; requests spell it in any case
 
