@@ -32,6 +32,7 @@ from functools import cache
 from typing import Any
 
 import boto3
+import botocore.exceptions
 import botocore.session
 import moto.core.utils as moto_core_utils
 import moto.kms.models as moto_kms_models
@@ -147,6 +148,20 @@ def _no_bucket_verdict(self: FakeBucket, action: str, resource: str) -> Permissi
     return PermissionResult.NEUTRAL
 
 
+def _check_host_profile() -> None:
+    """moto, running in this process, makes boto3 sessions of its own (SSM's defaults, its error pages),
+    and those read the host's AWS_PROFILE: one naming a profile that does not exist turns moto's answers
+    into 500s. ecs-sim needs no host profile; say so before anything starts."""
+    try:
+        botocore.session.Session().get_scoped_config()
+    except botocore.exceptions.ProfileNotFound as err:
+        variable = "AWS_PROFILE" if os.environ.get("AWS_PROFILE") else "AWS_DEFAULT_PROFILE"
+        raise EnvironmentProblem(
+            f"{variable}: {err} (the embedded moto backend reads it; ecs-sim itself needs no AWS profile): "
+            f"unset {variable} or name a profile that exists"
+        ) from None
+
+
 def _check_port_free(host: str, port: int) -> None:
     # ThreadedMotoServer.start() waits forever when its thread fails to bind
     with socket.socket() as probe:
@@ -215,6 +230,7 @@ class EmbeddedMoto(StartStop):
                 f"MOTO_ACCOUNT_ID={forced} is set: moto would put everything in that account, "
                 f"not in the world's account {self.account}; unset it"
             )
+        _check_host_profile()
         _defer_kms_key_pairs()
         _one_model_loader()
         _sealed_region_lookups()

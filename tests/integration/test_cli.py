@@ -179,3 +179,15 @@ def test_ecr_image_without_an_execution_role_fails_alike_in_run_and_check(tmp_pa
     checked = ecs_sim("check", str(path), "--world", str(world), "--json")
     assert checked.returncode == 2, checked.stderr
     assert json.loads(checked.stdout)["stoppedReason"] == expected
+
+
+def test_a_host_aws_profile_that_does_not_exist_is_named_not_a_traceback(tmp_path: Path) -> None:
+    """moto runs in the process and reads AWS_PROFILE; a missing profile made its answers 500s."""
+    done = ecs_sim(
+        "check",
+        str(SAMPLES / "env-file-kms-no-decrypt"),
+        env={"HOME": str(tmp_path), "AWS_PROFILE": "no-such-profile"},
+    )
+    assert done.returncode == 69, done.stderr
+    assert "AWS_PROFILE: The config profile (no-such-profile) could not be found" in done.stderr
+    assert "unset AWS_PROFILE" in done.stderr and "Traceback" not in done.stderr
