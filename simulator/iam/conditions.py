@@ -175,6 +175,10 @@ class ConditionCheck:
         return f"{self.operator} {self.key}"
 
 
+def _member(exact: frozenset[str]) -> ValueMatcher:
+    return lambda text, _ctx: text in exact
+
+
 def _null_test(key: str, wanted: frozenset[bool]) -> Test:
     """``Null``: ``wanted`` holds True for "the key must be absent", False for "present"."""
     return lambda ctx: (not ctx(key)) in wanted
@@ -186,22 +190,19 @@ def _compile_test(
     """The test of a ``key`` (lower case) against compiled policy values, specialised for the shape of
     the operator so that evaluating it costs as few calls as possible."""
     missing = if_exists or set_op == "all" or (negated and set_op is None)  # verdict when the key is absent
-    if isinstance(matches, frozenset):
+    if isinstance(matches, frozenset) and set_op is None:  # the commonest shape: no call per value
         exact = matches
-        if set_op is None:
 
-            def test_exact(ctx: ContextLookup) -> bool:
-                values = ctx(key)
-                if not values:
-                    return missing
-                if len(values) == 1:
-                    return (values[0] in exact) != negated
-                return (not exact.isdisjoint(values)) != negated
+        def test_exact(ctx: ContextLookup) -> bool:
+            values = ctx(key)
+            if not values:
+                return missing
+            if len(values) == 1:
+                return (values[0] in exact) != negated
+            return (not exact.isdisjoint(values)) != negated
 
-            return test_exact
-        match: ValueMatcher = lambda text, _ctx: text in exact  # noqa: E731
-    else:
-        match = matches
+        return test_exact
+    match = _member(matches) if isinstance(matches, frozenset) else matches
     if set_op is None:
 
         def test_one(ctx: ContextLookup) -> bool:

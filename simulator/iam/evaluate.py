@@ -197,6 +197,7 @@ def _misses(
 
 _NONE_ALLOWS = {kind: f"{noun}: no statement allows -> implicit deny" for kind, noun in POLICY_NOUNS.items()}
 _NO_POLICY = {kind: f"{noun}: none" for kind, noun in POLICY_NOUNS.items()}
+_ROOT_OWN = "the account root user's own permissions"
 
 
 def evaluate(request: AuthzRequest, policies: PolicySet) -> Decision:
@@ -258,10 +259,9 @@ def evaluate(request: AuthzRequest, policies: PolicySet) -> Decision:
                 res_st, grant = st, found_grant
                 if grant is _DIRECT:
                     break
-        resource_kind = policies.resource.kind  # type: ignore[union-attr]
         if res_st is None:
             misses = _misses(plan.resource, resource, principal, ctx)
-            trace.append(f"{POLICY_NOUNS[resource_kind]}: no statement allows{misses}")
+            trace.append(f"{POLICY_NOUNS[_resource_kind(policies)]}: no statement allows{misses}")
         else:
             trace.append(f"{res_st.allows_line} and {_GRANT_WORDS[grant]}")  # type: ignore[index]
             allowed_by.append(res_st)
@@ -357,9 +357,6 @@ def _allow(request: AuthzRequest, statements: list[Statement], trace: list[str])
         f"{request.action} on {request.resource} is allowed by {labels or _ROOT_OWN}.",
         tuple(trace),
     )
-
-
-_ROOT_OWN = "the account root user's own permissions"
 
 
 def _refs_and_labels(statements: list[Statement]) -> tuple[tuple[StatementRef, ...], str]:

@@ -70,9 +70,7 @@ class Statement:
     label: str  # ref.label(), computed once for traces
     allows_line: str  # the trace line when this statement is the one that allows
     needs_context: bool  # has conditions or policy variables
-    unconditional: (
-        bool  # applies to every request its Action covers: any resource, no Principal, no Condition
-    )
+    unconditional: bool  # applies whenever its Action covers: any resource, no Principal or Condition
 
 
 class Policy:

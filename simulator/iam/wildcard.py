@@ -79,7 +79,7 @@ def _prefix(parts: Sequence[Part], *, arn: bool) -> str | None:
     return None if arn and prefix.count(":") < _ARN_PREFIX_COMPONENTS else prefix
 
 
-def _always(_text: str, _lookup: object = None) -> bool:
+def _always(_text: str, _lookup: object) -> bool:
     return True
 
 
@@ -116,10 +116,10 @@ def _matcher(exact: frozenset[str], prefixes: tuple[str, ...], regexes: list[str
     regex = compiled("|".join(f"(?:{r})" for r in regexes)) if regexes else None
     if regex is None:
         if not prefixes:
-            return lambda text, _lookup=None: text in exact
+            return lambda text, _lookup: text in exact
         if not exact:
-            return lambda text, _lookup=None: text.startswith(prefixes)
-        return lambda text, _lookup=None: text in exact or text.startswith(prefixes)
+            return lambda text, _lookup: text.startswith(prefixes)
+        return lambda text, _lookup: text in exact or text.startswith(prefixes)
     if not exact and not prefixes:
-        return lambda text, _lookup=None: regex(text) is not None
-    return lambda text, _lookup=None: text in exact or text.startswith(prefixes) or regex(text) is not None
+        return lambda text, _lookup: regex(text) is not None
+    return lambda text, _lookup: text in exact or text.startswith(prefixes) or regex(text) is not None
