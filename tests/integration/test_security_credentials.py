@@ -87,10 +87,19 @@ def _inspect_while_running(client: docker.DockerClient, run: Any) -> list[dict[s
     return [client.api.inspect_container(c.id) for c in running]
 
 
-def _fresh_session() -> boto3.session.Session:
-    """Not boto3's default session: another test may have made it under another HOME, and it would then
-    look for this module's AWS_PROFILE in that HOME's config."""
-    return boto3.session.Session()
+def _client_with(served: dict[str, Any], service: str, gateway_url: str) -> Any:
+    """A client signing with the served credentials, through the gateway. From a fresh boto3 session, not
+    the default one: another test may have made that under another HOME, and it would then look for
+    this module's AWS_PROFILE in that HOME's config."""
+    return boto3.session.Session().client(
+        service,
+        endpoint_url=gateway_url,
+        region_name="us-east-1",
+        aws_access_key_id=served["AccessKeyId"],
+        aws_secret_access_key=served["SecretAccessKey"],
+        aws_session_token=served["Token"],
+        config=Config(retries={"max_attempts": 1}),
+    )
 
 
 def _credentials_in(text: str) -> dict[str, Any]:
@@ -200,15 +209,7 @@ def test_a_task_cannot_read_another_tasks_credentials_without_its_id(client, sim
 
 def test_credentials_stop_working_after_the_task_stops(sim, dumped) -> None:
     served = _credentials_in(dumped[1])
-    s3 = _fresh_session().client(
-        "s3",
-        endpoint_url=sim.gateway.url,
-        region_name="us-east-1",
-        aws_access_key_id=served["AccessKeyId"],
-        aws_secret_access_key=served["SecretAccessKey"],
-        aws_session_token=served["Token"],
-        config=Config(retries={"max_attempts": 1}),
-    )
+    s3 = _client_with(served, "s3", sim.gateway.url)
     with pytest.raises(ClientError) as denied:
         s3.get_object(Bucket=BUCKET, Key="hello.txt")
     assert denied.value.response["Error"]["Code"] in (
@@ -216,15 +217,7 @@ def test_credentials_stop_working_after_the_task_stops(sim, dumped) -> None:
         "InvalidClientTokenId",
         "InvalidAccessKeyId",
     )
-    sts = _fresh_session().client(
-        "sts",
-        endpoint_url=sim.gateway.url,
-        region_name="us-east-1",
-        aws_access_key_id=served["AccessKeyId"],
-        aws_secret_access_key=served["SecretAccessKey"],
-        aws_session_token=served["Token"],
-        config=Config(retries={"max_attempts": 1}),
-    )
+    sts = _client_with(served, "sts", sim.gateway.url)
     with pytest.raises(ClientError) as sts_denied:
         sts.get_caller_identity()
     assert sts_denied.value.response["Error"]["Code"] in ("ExpiredToken", "InvalidClientTokenId")
