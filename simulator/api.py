@@ -360,7 +360,7 @@ def _remove_owned(client: docker.DockerClient, owner_id: str) -> None:
     # Best effort: at stop, an engine gone away must not hide the error being raised; the reaper at
     # the next start is the backstop.
     with contextlib.suppress(DockerException, requests.RequestException, EcsSimError):
-        for container in client.containers.list(all=True, filters=owned):
+        for container in client.containers.list(all=True, filters=owned, ignore_removed=True):
             with contextlib.suppress(NotFound, APIError):
                 container.remove(force=True, v=True)
         for network in client.networks.list(filters=owned):

@@ -159,7 +159,9 @@ def test_a_failing_test_using_the_fixture_leaves_nothing(client, tmp_path: Path)
 
 
 def _containers(client: docker.DockerClient, owner: str) -> list:
-    return client.containers.list(all=True, filters={"label": [f"io.ecs-sim.owner={owner}"]})
+    return client.containers.list(
+        all=True, filters={"label": [f"io.ecs-sim.owner={owner}"]}, ignore_removed=True
+    )
 
 
 def test_kill_9_leftovers_are_reaped_at_the_next_start(client, tmp_path: Path) -> None:

@@ -195,7 +195,7 @@ def test_reap_leftovers_of_a_killed_simulator(client):
     assert {f"filter INPUT {network_name}", f"nat PREROUTING {network_name}"} <= set(reaped.rules)
     assert len(reaped.containers) >= 1 and len(reaped.volumes) >= 1
     assert client.networks.list(filters=owned) == []
-    assert client.containers.list(all=True, filters=owned) == []
+    assert client.containers.list(all=True, filters=owned, ignore_removed=True) == []
     assert client.volumes.list(filters=owned) == []
     assert network_name not in host_rules()
 

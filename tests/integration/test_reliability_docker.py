@@ -76,8 +76,12 @@ def test_image_that_cannot_be_pulled(sim) -> None:
 
 
 def test_container_killed_for_memory(sim) -> None:
-    # dd allocates and fills a 64 MiB buffer in a container limited to 8 MiB.
-    hog = container(command=["dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=4"], memory=8)
+    # dd allocates and fills a 64 MiB buffer in a container limited to 8 MiB. It waits first: on cgroup v1
+    # containerd watches for OOM only once the task has started, so Docker (and with it the ECS agent)
+    # misses an OOM within the first milliseconds (docs/parity.md).
+    hog = container(
+        command=["sh", "-c", "sleep 0.5; exec dd if=/dev/zero of=/dev/null bs=64M count=4"], memory=8
+    )
     result = sim.run_task(taskdef(hog))
     record = result.to_json()["task"]["containers"][0]
     assert record["reason"] == "OutOfMemoryError: Container killed due to memory usage", json.dumps(record)

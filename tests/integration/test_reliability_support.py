@@ -106,7 +106,9 @@ def managed(client: docker.DockerClient, **labels: str) -> dict[str, list[str]]:
     (keys are label names: use the constants, e.g. ``{PID: "123"}``)."""
     filters = {"label": [f"{MANAGED}=true", *(f"{k}={v}" for k, v in labels.items())]}
     return {
-        "containers": [c.name for c in client.containers.list(all=True, filters=filters)],
+        "containers": [
+            c.name for c in client.containers.list(all=True, filters=filters, ignore_removed=True)
+        ],
         "networks": [n.name for n in client.networks.list(filters=filters)],
         "volumes": [v.name for v in client.volumes.list(filters=filters)],
     }
@@ -139,7 +141,7 @@ def running_containers(client: docker.DockerClient, pid: int) -> list[Any]:
     """The running containers of ``pid``'s tasks (not the network namespaces kept for tasks)."""
     task_container = "com.amazonaws.ecs.task-arn"
     filters = {"label": [f"{MANAGED}=true", f"{PID}={pid}", task_container], "status": "running"}
-    return list(client.containers.list(filters=filters))
+    return list(client.containers.list(filters=filters, ignore_removed=True))
 
 
 def rss_kib(pid: int | None = None) -> int:

@@ -130,7 +130,9 @@ def test_a_published_tcp_port_is_served_from_a_borrowed_namespace_and_freed_afte
 def test_a_kept_namespace_killed_from_outside_is_replaced(sim: Simulator) -> None:
     first = report(sim)
     client = docker.from_env()
-    kept = client.containers.list(filters={"label": f"{OWNER}={sim.owner_id}", "name": "ecs-sim-sandbox-"})
+    kept = client.containers.list(
+        filters={"label": f"{OWNER}={sim.owner_id}", "name": "ecs-sim-sandbox-"}, ignore_removed=True
+    )
     assert len(kept) == 1
     kept[0].kill()
     assert report(sim)["holder"] != first["holder"]
@@ -141,4 +143,4 @@ def test_no_namespace_outlives_the_simulator() -> None:
         report(simulator)
         owner = simulator.owner_id
     client = docker.from_env()
-    assert client.containers.list(all=True, filters={"label": f"{OWNER}={owner}"}) == []
+    assert client.containers.list(all=True, filters={"label": f"{OWNER}={owner}"}, ignore_removed=True) == []

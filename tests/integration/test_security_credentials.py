@@ -79,7 +79,7 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Simulator]:
 
 def _task_containers(client: docker.DockerClient, run: Any) -> list[Any]:
     filters = {"label": [f"com.amazonaws.ecs.task-arn={run.task.task_arn}"], "status": "running"}
-    return list(client.containers.list(filters=filters))
+    return list(client.containers.list(filters=filters, ignore_removed=True))
 
 
 def _inspect_while_running(client: docker.DockerClient, run: Any) -> list[dict[str, Any]]:
