@@ -22,6 +22,7 @@ import docker
 import requests
 from docker.errors import APIError, DockerException, NotFound
 
+from .aws_hostnames import AwsHostnames
 from .backend import make_backend
 from .backend.base import Backend
 from .diagnosis import PHASE_EXECUTION, PHASE_RUNTIME, WHY_RUNTIME, Denial, diagnose
@@ -29,7 +30,16 @@ from .docker import iptables
 from .docker.client import docker_client
 from .docker.containers import ContainerDriver
 from .docker.labels import OWNER, new_owner_id, owner_labels
-from .docker.network import CREDENTIALS_PORT, GATEWAY_PORT, NETWORK_PREFIX, TaskNetwork, remove_network
+from .docker.network import (
+    CREDENTIALS_PORT,
+    DNS_PORT,
+    ENDPOINT_IP,
+    GATEWAY_PORT,
+    HTTPS_PORT,
+    NETWORK_PREFIX,
+    TaskNetwork,
+    remove_network,
+)
 from .docker.reaper import reap_leftovers
 from .docker.sandboxes import SandboxPool
 from .ecs.failures import LaunchType
@@ -90,12 +100,17 @@ class Simulator(StartStop):
         launch_type: LaunchType | str = LaunchType.FARGATE,
         cluster: str = "default",
         docker: bool = True,
+        aws_hostnames: bool = False,
     ) -> None:
-        """``docker=False`` starts only the AWS side (backend, gateway): enough for ``ecs-sim check``."""
+        """``docker=False`` starts only the AWS side (backend, gateway): enough for ``ecs-sim check``.
+        ``aws_hostnames=True``: task containers reach the simulator at the real AWS host names (DNS, TLS
+        with a CA made for it) and get no ``AWS_ENDPOINT_URL``, for SDKs and code that ignore it."""
         self.world = _load_world(world)
         self.launch_type = LaunchType(str(launch_type).upper())
         self.cluster = cluster
         self._with_docker = docker
+        self._with_aws_hostnames = aws_hostnames
+        self.aws_hostnames: AwsHostnames | None = None
         self.owner_id = new_owner_id()
         self._backend = backend or make_backend(region=self.world.region, account=self.world.account)
         self._stack = contextlib.ExitStack()  # the backend and the servers
@@ -148,8 +163,15 @@ class Simulator(StartStop):
         reap_leftovers(client)
         self.driver = ContainerDriver(client)
         self.network = self._docker_stack.enter_context(TaskNetwork.create(client, self.owner_id))
+        if self._with_aws_hostnames:
+            self.aws_hostnames = AwsHostnames(ENDPOINT_IP)
+            self._docker_stack.callback(self.aws_hostnames.close)
         self.sandboxes = SandboxPool(
-            self.driver, network=self.network.name, image=PAUSE_IMAGE, labels=owner_labels(self.owner_id)
+            self.driver,
+            network=self.network.name,
+            image=PAUSE_IMAGE,
+            labels=owner_labels(self.owner_id),
+            dns=self.aws_hostnames.dns_servers if self.aws_hostnames else (),
         )
         self._docker_stack.callback(self.sandboxes.close)  # before the network goes: they are on it
         self.sandboxes.prewarm()
@@ -163,6 +185,13 @@ class Simulator(StartStop):
         gateway_port = self.gateway.add_listener(self.network.gateway_ip)
         self.network.forward(CREDENTIALS_PORT, endpoint_port)
         self.network.forward(GATEWAY_PORT, gateway_port)
+        if self.aws_hostnames is not None:
+            dns_port = self.aws_hostnames.serve_names(self.network.gateway_ip)
+            tls_port = self.gateway.add_tls_listener(
+                self.network.gateway_ip, self.aws_hostnames.certificates.server_context
+            )
+            self.network.forward(DNS_PORT, dns_port, "udp")
+            self.network.forward(HTTPS_PORT, tls_port)
 
     def stop(self) -> None:
         """Stop every task still running (as StopTask does), then remove the network, servers, backend."""

@@ -144,6 +144,13 @@ _launch_type_option = click.option(
 @click.option("--override", "overrides", multiple=True, help="RunTask overrides JSON (or @file).")
 @_launch_type_option
 @_backend_options
+@click.option(
+    "--aws-hostnames",
+    is_flag=True,
+    envvar="ECS_SIM_AWS_HOSTNAMES",
+    help="Containers reach the simulator at the real AWS host names (DNS + TLS with a generated CA) "
+    "and get no AWS_ENDPOINT_URL: for SDKs and code that ignore it.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print only the result document on stdout.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress or container logs.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
@@ -154,6 +161,7 @@ def run(
     launch_type: str,
     backend: str | None,
     endpoint_url: str | None,
+    aws_hostnames: bool,
     as_json: bool,
     quiet: bool,
     debug: bool,
@@ -174,7 +182,9 @@ def run(
         the_world = load_world(world_path) if world_path else world_from_dict({}, source="<default world>")
         the_backend = make_backend(backend, endpoint_url, region=the_world.region, account=the_world.account)
         progress = ProgressPrinter(err, quiet=quiet)
-        with Simulator(the_world, backend=the_backend, launch_type=launch_type) as sim:
+        with Simulator(
+            the_world, backend=the_backend, launch_type=launch_type, aws_hostnames=aws_hostnames
+        ) as sim:
             progress.started(sim)
             run_ = sim.start_task(
                 definition,

@@ -46,6 +46,7 @@ LAUNCH_TYPES = ("FARGATE", "EC2")
 class _Settings:
     world: Path | None  # the session world, absolute
     launch_type: str
+    aws_hostnames: bool
 
 
 _SETTINGS = pytest.StashKey[_Settings]()
@@ -87,8 +88,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         choices=LAUNCH_TYPES,
         help="whose failure wording the simulators use (default: ini ecs_launch_type, else FARGATE)",
     )
+    group.addoption(
+        "--ecs-aws-hostnames",
+        dest="ecs_aws_hostnames",
+        action="store_true",
+        default=False,
+        help="task containers reach the simulator at the real AWS host names, without AWS_ENDPOINT_URL",
+    )
     parser.addini("ecs_world", "world file for ecs_world / ecs_session_sim, relative to the rootdir")
     parser.addini("ecs_launch_type", "FARGATE or EC2", default="FARGATE")
+    parser.addini("ecs_aws_hostnames", "as --ecs-aws-hostnames", type="bool", default=False)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -107,7 +116,8 @@ def pytest_configure(config: pytest.Config) -> None:
     launch_type = (config.getoption("ecs_launch_type") or config.getini("ecs_launch_type")).upper()
     if launch_type not in LAUNCH_TYPES:
         raise pytest.UsageError(f"ecs-sim: ecs_launch_type must be FARGATE or EC2, not {launch_type!r}")
-    config.stash[_SETTINGS] = _Settings(world.resolve() if world else None, launch_type)
+    aws_hostnames = bool(config.getoption("ecs_aws_hostnames") or config.getini("ecs_aws_hostnames"))
+    config.stash[_SETTINGS] = _Settings(world.resolve() if world else None, launch_type, aws_hostnames)
     config.stash[_SESSION_SIM] = _SessionSim()
 
 
@@ -146,7 +156,8 @@ def _simulator(world: Any, config: pytest.Config) -> Simulator:
             config.stash.setdefault(_RUNS, []).append(run)
             return run
 
-    return Recording(world, launch_type=config.stash[_SETTINGS].launch_type)
+    settings = config.stash[_SETTINGS]
+    return Recording(world, launch_type=settings.launch_type, aws_hostnames=settings.aws_hostnames)
 
 
 @pytest.fixture

@@ -353,6 +353,7 @@ class TaskRun:
                 for c in self.containers
             },
             network_mode=network_mode,
+            aws_hostnames=sim.aws_hostnames,
         )
 
     def _firelens_metadata(self, router: str | None) -> dict[str, str]:

@@ -66,6 +66,7 @@ class ContainerSpec:
     cap_drop: Sequence[str] = ()
     read_only: bool | None = None
     extra_hosts: Mapping[str, str] = field(default_factory=dict)
+    dns: Sequence[str] = ()  # the name servers Docker's resolver forwards other than container names to
     health_check: HealthCheckSpec | None = None
     stop_timeout: int | None = None
     log_driver: str = "json-file"
@@ -104,7 +105,7 @@ class ContainerDriver:
         self._api.pull(repository, tag=tag or "latest")
 
     def create(self, spec: ContainerSpec) -> str:
-        shared = spec.network_mode is not None  # Docker refuses ports, hosts and links then
+        shared = spec.network_mode is not None  # Docker refuses ports, hosts, DNS and links then
         host_config = self._api.create_host_config(
             network_mode=spec.network_mode or spec.network,
             port_bindings=None if shared else {p: ("127.0.0.1", h) for p, h in spec.ports.items()} or None,
@@ -116,6 +117,7 @@ class ContainerDriver:
             cap_drop=list(spec.cap_drop) or None,
             read_only=spec.read_only,
             extra_hosts=None if shared else dict(spec.extra_hosts) or None,
+            dns=None if shared else list(spec.dns) or None,
             mem_limit=f"{spec.memory_mib}m" if spec.memory_mib else None,
             mem_reservation=f"{spec.memory_reservation_mib}m" if spec.memory_reservation_mib else None,
             cpu_shares=spec.cpu_shares,

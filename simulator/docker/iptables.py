@@ -29,18 +29,24 @@ class Rule:
 
 
 def forward_rules(
-    network_name: str, subnet: str, destination: str, port: int, to_ip: str, to_port: int
+    network_name: str,
+    subnet: str,
+    destination: str,
+    port: int,
+    to_ip: str,
+    to_port: int,
+    protocol: str = "tcp",
 ) -> list[Rule]:
-    """Rules sending ``subnet``'s TCP traffic for ``destination:port`` to ``to_ip:to_port``."""
+    """Rules sending ``subnet``'s ``protocol`` traffic for ``destination:port`` to ``to_ip:to_port``."""
     comment = ("-m", "comment", "--comment", COMMENT_PREFIX + network_name)
-    tcp = ("-p", "tcp", "-m", "tcp")
+    match = ("-p", protocol, "-m", protocol)
     return [
         Rule("nat", "PREROUTING", network_name, (
-            "-s", subnet, "-d", f"{destination}/32", *tcp, "--dport", str(port), *comment,
+            "-s", subnet, "-d", f"{destination}/32", *match, "--dport", str(port), *comment,
             "-j", "DNAT", "--to-destination", f"{to_ip}:{to_port}",
         )),
         Rule("filter", "INPUT", network_name, (
-            "-s", subnet, "-d", f"{to_ip}/32", *tcp, "--dport", str(to_port), *comment, "-j", "ACCEPT",
+            "-s", subnet, "-d", f"{to_ip}/32", *match, "--dport", str(to_port), *comment, "-j", "ACCEPT",
         )),
     ]  # fmt: skip
 

@@ -24,6 +24,8 @@ from .labels import owner_labels
 ENDPOINT_IP = "169.254.170.2"
 CREDENTIALS_PORT = 80  # the ECS agent's PortForTasks
 GATEWAY_PORT = 4566  # where task containers find the AWS gateway: AWS_ENDPOINT_URL=http://169.254.170.2:4566
+HTTPS_PORT = 443  # the gateway again, as the AWS host names (simulator.aws_hostnames)
+DNS_PORT = 53
 
 _THIRD_OCTETS = range(170, 251)
 NETWORK_PREFIX = "ecs-sim-"
@@ -117,10 +119,10 @@ class TaskNetwork:
             "`docker network ls --filter label=io.ecs-sim.managed`)"
         )
 
-    def forward(self, port_on_endpoint_ip: int, local_port: int) -> None:
+    def forward(self, port_on_endpoint_ip: int, local_port: int, protocol: str = "tcp") -> None:
         """Send this network's 169.254.170.2:``port_on_endpoint_ip`` traffic to gateway_ip:``local_port``."""
         for rule in iptables.forward_rules(
-            self.name, self.subnet, ENDPOINT_IP, port_on_endpoint_ip, self.gateway_ip, local_port
+            self.name, self.subnet, ENDPOINT_IP, port_on_endpoint_ip, self.gateway_ip, local_port, protocol
         ):
             iptables.add(rule)
             self._rules.append(rule)

@@ -19,7 +19,7 @@ import contextlib
 import os
 import secrets
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -152,12 +152,14 @@ class SandboxPool:
         network: str,
         image: str,
         labels: Mapping[str, str],
+        dns: Sequence[str] = (),
         keep: int = 32,
     ) -> None:
-        """``keep``: how many idle sandboxes wait for tasks (each is a sleeping container); more are
-        removed as their tasks stop."""
+        """``dns``: the name servers of every sandbox; ``keep``: how many idle sandboxes wait for tasks
+        (each is a sleeping container); more are removed as their tasks stop."""
         self.driver = driver
         self._network = network
+        self._dns = tuple(dns)
         self._image = image
         self._labels = dict(labels)
         self._keep = keep
@@ -210,6 +212,7 @@ class SandboxPool:
             labels=self._labels,
             network=self._network,
             command=SLEEP_FOREVER,
+            dns=self._dns,
         )
         return Sandbox(self, spec, pooled=True)
 

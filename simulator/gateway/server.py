@@ -8,6 +8,7 @@ service's own error. It knows principals and requests, nothing of tasks or phase
 from __future__ import annotations
 
 import logging
+import ssl
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -38,6 +39,7 @@ MAX_S3_BODY = 5 * 1024**3  # S3 PutObject's single-request limit
 _SWITCH_INTERVAL = 0.0005
 # Content-Length is recomputed; "100 Continue" was already answered by this server.
 _NOT_FORWARDED = frozenset({"content-length", "expect"})
+_HANDSHAKE_SECONDS = 10
 
 
 class Gateway:
@@ -89,6 +91,10 @@ class Gateway:
         except EnvironmentProblem:
             return self._listen(host, 0)
 
+    def add_tls_listener(self, host: str, context: ssl.SSLContext) -> int:
+        """Listen for TLS on ``host`` (any free port, returned), with ``context``'s certificates."""
+        return self._listen(host, 0, context)
+
     @property
     def port(self) -> int:
         return self._port
@@ -117,9 +123,13 @@ class Gateway:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def _listen(self, host: str, port: int) -> int:
+    def _listen(self, host: str, port: int, tls: ssl.SSLContext | None = None) -> int:
         try:
-            server = _Server((host, port), _handler_for(self))
+            server = (
+                _Server((host, port), _handler_for(self))
+                if tls is None
+                else _TLSServer((host, port), _handler_for(self), tls)
+            )
         except OSError as err:
             raise EnvironmentProblem(f"gateway cannot listen on {host}:{port}: {err.strerror}") from None
         bound = server.server_address[1]
@@ -300,6 +310,28 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
+
+
+class _TLSServer(_Server):
+    def __init__(
+        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], context: ssl.SSLContext
+    ) -> None:
+        super().__init__(address, handler)
+        self._context = context
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        """The handshake runs here, on the request's own thread, not on the accepting one."""
+        request.settimeout(_HANDSHAKE_SECONDS)  # a client that never speaks TLS must not hold a thread
+        try:
+            request = self._context.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError) as err:  # a client that does not trust the CA says so here
+            log.debug("gateway: TLS handshake with %s failed: %s", client_address, err)
+            return
+        request.settimeout(None)
+        try:
+            super().finish_request(request, client_address)
+        finally:
+            request.close()  # the server's own shutdown_request sees only the socket TLS took over
 
 
 def _handler_for(gateway: Gateway) -> type[BaseHTTPRequestHandler]:

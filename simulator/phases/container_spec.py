@@ -13,6 +13,7 @@ from typing import Any
 
 from docker.types import Mount, Ulimit
 
+from ..aws_hostnames import AwsHostnames
 from ..docker.containers import ContainerSpec, HealthCheckSpec
 from ..docker.network import ENDPOINT_IP, GATEWAY_PORT
 from ..docker.sandboxes import SLEEP_FOREVER
@@ -49,6 +50,12 @@ class TaskContext:
     # awsvpc: the Docker name of the task's sandbox (pause container), whose network namespace every
     # container joins (they reach each other on localhost, as on Fargate).
     sandbox_name: str | None = None
+    # The real AWS host names lead to the gateway (DNS, CA bundle) instead of AWS_ENDPOINT_URL.
+    aws_hostnames: AwsHostnames | None = None
+
+    @property
+    def dns(self) -> list[str]:
+        return self.aws_hostnames.dns_servers if self.aws_hostnames else []
 
 
 def docker_name(family: str, revision: int, container: str) -> str:
@@ -72,6 +79,7 @@ def pause(ctx: TaskContext, definitions: Sequence[Mapping[str, Any]]) -> Contain
         command=SLEEP_FOREVER,
         ports={key: port for d in definitions for key, port in _ports(d).items()},
         extra_hosts={h["hostname"]: h["ipAddress"] for d in definitions for h in d.get("extraHosts", [])},
+        dns=ctx.dns,
     )
 
 
@@ -115,7 +123,11 @@ def environment(
             "ECS_CONTAINER_METADATA_URI_V4": f"http://{ENDPOINT_IP}/v4/{endpoint_id}",
         }
     )
-    env.setdefault("AWS_ENDPOINT_URL", f"http://{ENDPOINT_IP}:{GATEWAY_PORT}")
+    if ctx.aws_hostnames is None:
+        env.setdefault("AWS_ENDPOINT_URL", f"http://{ENDPOINT_IP}:{GATEWAY_PORT}")
+    else:  # the environment ECS gives, plus the CA bundle: a bundle the definition names wins
+        for variable, value in ctx.aws_hostnames.environment().items():
+            env.setdefault(variable, value)
     if credentials_id:
         env["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"] = f"/v2/credentials/{credentials_id}"
     return env
@@ -154,6 +166,8 @@ def mounts(definition: Mapping[str, Any], ctx: TaskContext) -> list[Mount]:
                     labels=dict(ctx.owner_labels),
                 )
             )
+    if ctx.aws_hostnames is not None:
+        out.append(ctx.aws_hostnames.mount())
     return out
 
 
@@ -262,6 +276,7 @@ def build(
         cap_drop=capabilities.get("drop", []),
         read_only=definition.get("readonlyRootFilesystem"),
         extra_hosts={h["hostname"]: h["ipAddress"] for h in definition.get("extraHosts", [])},
+        dns=ctx.dns,
         health_check=health_check(definition),
         stop_timeout=stop_timeout(definition, ctx.launch_type),
         log_driver=log_driver,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from simulator.ecs.failures import LaunchType
@@ -125,3 +126,46 @@ def test_firelens_wiring(tmp_path: Path) -> None:
     )
     ecr = "111122223333.dkr.ecr.us-east-1.amazonaws.com/router:1"
     assert pullable_router({"name": "r", "image": ecr})["image"] == ecr
+
+
+class _Hostnames:
+    """Stands in for ``aws_hostnames.AwsHostnames``: its container settings only."""
+
+    @property
+    def dns_servers(self) -> list[str]:
+        return ["169.254.170.2"]
+
+    def environment(self) -> dict[str, str]:
+        return {"AWS_CA_BUNDLE": "/bundle.pem", "SSL_CERT_FILE": "/bundle.pem"}
+
+    def mount(self):
+        return container_spec.Mount("/bundle.pem", "/host/bundle.pem", type="bind", read_only=True)
+
+
+def test_aws_hostnames_replace_the_endpoint_url_with_dns_and_a_ca_bundle() -> None:
+    ctx = dataclasses.replace(CTX, aws_hostnames=_Hostnames())
+    spec = container_spec.build(
+        {
+            "name": "app",
+            "image": "busybox",
+            "environment": [{"name": "SSL_CERT_FILE", "value": "/mine.pem"}],
+        },
+        ContainerInputs(image="busybox"),
+        ctx,
+        credentials_id=None,
+        endpoint_id="ep-1",
+    )
+    assert "AWS_ENDPOINT_URL" not in spec.environment  # as on ECS: SDKs use the AWS host names
+    assert spec.environment["AWS_CA_BUNDLE"] == "/bundle.pem"
+    assert spec.environment["SSL_CERT_FILE"] == "/mine.pem"  # the definition's own wins
+    assert spec.dns == ["169.254.170.2"]
+    assert spec.mounts[-1]["Target"] == "/bundle.pem" and spec.mounts[-1]["ReadOnly"]
+    assert container_spec.pause(ctx, [{"name": "app"}]).dns == ["169.254.170.2"]
+
+
+def test_without_aws_hostnames_the_gateway_is_the_endpoint_url() -> None:
+    spec = build({})
+    assert spec.environment["AWS_ENDPOINT_URL"] == "http://169.254.170.2:4566"
+    assert spec.dns == [] and "AWS_CA_BUNDLE" not in spec.environment
+    defined = build({"environment": [{"name": "AWS_ENDPOINT_URL", "value": "http://mine:1"}]})
+    assert defined.environment["AWS_ENDPOINT_URL"] == "http://mine:1"
