@@ -28,6 +28,7 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "phase1": ("bench_phase1.py", [], ["--rounds", "2", "--count", "4"]),
     "scale": ("bench_scale.py", [], ["--rounds", "1"]),
     "gateway": ("bench_gateway.py", [], ["--runs", "3", "--calls", "100"]),
+    "aws_hostnames": ("bench_aws_hostnames.py", [], ["--runs", "2", "--calls", "100"]),
     "iam": ("bench_iam.py", [], []),
     "credentials": ("bench_credentials.py", [], ["--requests", "500", "--rounds", "2"]),
 }
@@ -76,6 +77,7 @@ def _summary(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
             "value": {operation: figures.get("ratio_p50") for operation, figures in gateway.items()},
             "target": "<= 1.15",
         },
+        "aws_hostname_tls_vs_endpoint_url_p50_ratio": _get(results, "aws_hostnames", "ratio_p50_tls_vs_http"),
         "iam_decisions_per_s": {"value": _get(results, "iam", "decisions_per_second"), "target": ">= 50000"},
         "credentials_requests_per_s_ratio": {
             "value": _get(results, "credentials", "new_connection", "ratio_requests_per_s"),
