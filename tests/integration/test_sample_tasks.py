@@ -32,11 +32,14 @@ def test_catalog_is_complete() -> None:
             assert (folder / required).is_file(), f"{name} lacks {required}"
 
 
+@pytest.mark.parametrize("aws_hostnames", [False, True], ids=["endpoint-url", "aws-hostnames"])
 @pytest.mark.parametrize("name", SCENARIOS)
-def test_scenario(name: str) -> None:
+def test_scenario(name: str, aws_hostnames: bool) -> None:
+    """Also with ``aws_hostnames``: the apps' SDKs then reach the gateway over TLS at the AWS host names,
+    and every scenario must end the same."""
     folder = CATALOG / name
     expected = expected_of(name)
-    with Simulator(load_world(folder / "world.yaml")) as sim:
+    with Simulator(load_world(folder / "world.yaml"), aws_hostnames=aws_hostnames) as sim:
         result = sim.run_task(folder / "taskdef.json")
         report = check_task(sim, load_taskdef(folder / "taskdef.json"))
     document = result.to_json()
