@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from .iam.model import PolicySet, Principal
+from .iam.model import PolicyKind, PolicySet, Principal
 from .iam.policy import Policy
 
 _READ_PREFIXES = ("Get", "List", "Describe", "Head", "BatchGet")
@@ -50,6 +50,10 @@ class PolicySource(Protocol):
 
     def resource_info(self, arn: str) -> ResourceInfo:
         """Resource policy, tags and KMS key of ``arn``; ``exists=False`` when the backend has none."""
+        ...
+
+    def managed_policy(self, arn: str, kind: PolicyKind) -> Policy:
+        """The default version of managed policy ``arn``, parsed as a policy of ``kind``."""
         ...
 
     def invalidate(self) -> None:

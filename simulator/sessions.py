@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from .iam.model import Principal
+from .iam.policy import Policy
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,8 @@ class Session:
     principal: Principal
     label: str = ""
     superuser: bool = False  # the simulator's own admin client: authorised without policies
+    # What the session was narrowed to when it was made (AssumeRole's Policy and PolicyArns)
+    session_policy: Policy | None = None
 
     def expired(self, now: datetime | None = None) -> bool:
         return self.expiration is not None and (now or datetime.now(UTC)) >= self.expiration

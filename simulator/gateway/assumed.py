@@ -12,11 +12,15 @@ from datetime import datetime
 from xml.etree import ElementTree
 
 from ..iam import principal_from_arn
+from ..iam.policy import Policy
 from ..sessions import Session
 
 
-def session_from_assume_role(body: bytes, caller: Session, role_tags: Mapping[str, str]) -> Session | None:
-    """The session in an ``AssumeRole`` XML response, or None when the response holds none."""
+def session_from_assume_role(
+    body: bytes, caller: Session, role_tags: Mapping[str, str], session_policy: Policy | None = None
+) -> Session | None:
+    """The session in an ``AssumeRole`` XML response, narrowed by ``session_policy``; None when the
+    response holds none."""
     try:
         root = ElementTree.fromstring(body)
     except ElementTree.ParseError:
@@ -36,4 +40,5 @@ def session_from_assume_role(body: bytes, caller: Session, role_tags: Mapping[st
         expiration=expiration,
         principal=principal_from_arn(values["Arn"], tags=dict(role_tags)),
         label=caller.label,
+        session_policy=session_policy,
     )

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from ..iam import denial_message, evaluate
 from ..iam.model import AuthzRequest, ContextValue, Decision, Principal
+from ..iam.policy import Policy
 from ..policy_source import PolicySource, ResourceInfo
 from ..sessions import Session
 from .resources import ANY, Check, KmsUse
@@ -85,10 +86,15 @@ class Authorizer:
         self._on_decision = on_decision
 
     def decide(
-        self, principal: Principal, check: Check, context: Mapping[str, ContextValue]
+        self,
+        principal: Principal,
+        check: Check,
+        context: Mapping[str, ContextValue],
+        session_policy: Policy | None = None,
     ) -> tuple[AuthzRequest, Decision]:
-        """One check as the gateway decides it: the caller's policies (identity, boundary, SCPs), the
-        resource's policy and tags, ``context`` (the request's keys), then the check's own keys.
+        """One check as the gateway decides it: the caller's policies (identity, boundary, SCPs, the
+        session's own ``session_policy``), the resource's policy and tags, ``context`` (the request's
+        keys), then the check's own keys.
         ``Simulator.authorize`` asks this too, so `check` and diagnosis cannot judge a call differently."""
         info = (
             self._policies.resource_info(check.policy_arn or check.resource)
@@ -101,13 +107,15 @@ class Authorizer:
         policies = self._policies.principal_policies(principal)
         if info is not None:
             policies = dataclasses.replace(policies, resource=info.policy)
+        if session_policy is not None:
+            policies = dataclasses.replace(policies, session=session_policy)
         return request, evaluate(request, policies)
 
     def authorize(self, session: Session, facts: RequestFacts, checks: list[Check]) -> Denial | None:
         """The first denial among ``checks`` (in order), or None when every check is allowed."""
         context = request_context(facts.region, facts.client_ip)
         for check in checks:
-            request, decision = self.decide(session.principal, check, context)
+            request, decision = self.decide(session.principal, check, context, session.session_policy)
             message = None
             if not decision.allowed:
                 message = denial_message(request, decision, quote_resource=facts.service == "s3")
@@ -152,7 +160,9 @@ class Authorizer:
             named = arn.split("/", 1)[0] if info.kms_bucket_key else arn
             context[f"kms:EncryptionContext:{_ENCRYPTION_CONTEXT_KEYS[service]}"] = named
             context["kms:EncryptionContextKeys"] = [_ENCRYPTION_CONTEXT_KEYS[service]]
-        request, decision = self.decide(session.principal, Check(use.action, key_arn), context)
+        request, decision = self.decide(
+            session.principal, Check(use.action, key_arn), context, session.session_policy
+        )
         message = None
         if not decision.allowed:
             kms_message = denial_message(request, decision)

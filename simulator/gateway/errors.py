@@ -107,6 +107,11 @@ class Problem(Enum):
         Rendering("ValidationError", 400, "The request parameters are not valid."),
         Rendering("InvalidArgument", 400, "The request parameters are not valid."),
     )
+    MALFORMED_POLICY = (
+        Rendering("MalformedPolicyDocumentException", 400, "The policy document is malformed."),
+        Rendering("MalformedPolicyDocument", 400, "The policy document is malformed."),
+        Rendering("MalformedPolicy", 400, "Policies must be valid JSON and the first byte must be '{'"),
+    )
     TOO_LARGE = (
         Rendering("RequestEntityTooLargeException", 413, "Request entity too large"),
         Rendering("RequestEntityTooLarge", 413, "Request entity too large"),

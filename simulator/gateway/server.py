@@ -8,6 +8,7 @@ service's own error. It knows principals and requests, nothing of tasks or phase
 from __future__ import annotations
 
 import logging
+import re
 import ssl
 import sys
 import threading
@@ -16,7 +17,11 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from ..errors import EnvironmentProblem
+from ..iam.model import PolicyKind
+from ..iam.policy import MalformedPolicyDocument, Policy, combine_policies, parse_policy
 from ..policy_source import PolicySource, is_read_operation
 from ..sessions import Session, SessionRegistry
 from .assumed import session_from_assume_role
@@ -40,6 +45,7 @@ _SWITCH_INTERVAL = 0.0005
 # Content-Length is recomputed; "100 Continue" was already answered by this server.
 _NOT_FORWARDED = frozenset({"content-length", "expect"})
 _HANDSHAKE_SECONDS = 10
+_POLICY_ARN_MEMBER = re.compile(r"PolicyArns\.member\.(\d+)\.arn")
 
 
 class Gateway:
@@ -162,6 +168,8 @@ class Gateway:
             session = verify(request, credential, self._sessions, datetime.now(UTC))
             parsed = parse_request(request, credential.service)
             style = _model_style(parsed, request)
+            assumes_role = (parsed.service_name, parsed.operation_name) == ("sts", "AssumeRole")
+            session_policy = self._session_policy(parsed) if assumes_role else None
             if not session.superuser:
                 denial = self._authorize(request, credential, session, parsed, style)
                 if denial is not None:
@@ -171,8 +179,8 @@ class Gateway:
                 denial = self._authorize_results(request, credential, session, parsed, style, response[2])
                 if denial is not None:
                     return _error(style, Problem.ACCESS_DENIED, denial, head)
-            if (parsed.service_name, parsed.operation_name) == ("sts", "AssumeRole") and response[0] == 200:
-                self._register_assumed(session, parsed, response[2])
+            if assumes_role and response[0] == 200:
+                self._register_assumed(session, parsed, response[2], session_policy)
             if not is_read_operation(parsed.operation_name):
                 self._lookup_cache.clear()
                 self._policies.invalidate()
@@ -240,10 +248,37 @@ class Gateway:
         denial = self._authorizer.authorize_decrypts(session, facts, decrypted)
         return denial.message if denial is not None else None
 
-    def _register_assumed(self, caller: Session, parsed: ParsedRequest, body: bytes) -> None:
+    def _session_policy(self, parsed: ParsedRequest) -> Policy | None:
+        """AssumeRole's session policies (``Policy``, ``PolicyArns``) as one policy: a session may do
+        what any of them allows, and nothing any of them denies. Refused before the backend sees the
+        call when IAM would refuse it."""
+        inline = parsed.params.get("Policy")
+        # The query protocol flattens the list: PolicyArns.member.N.arn
+        numbered = (
+            (int(found.group(1)), value)
+            for key, value in parsed.params.items()
+            if (found := _POLICY_ARN_MEMBER.fullmatch(key))
+        )
+        policies = []
+        try:
+            if isinstance(inline, str):
+                policies.append(parse_policy(inline, name="Policy", kind=PolicyKind.SESSION))
+            for _, arn in sorted(numbered):
+                policies.append(self._policies.managed_policy(arn, PolicyKind.SESSION))
+        except MalformedPolicyDocument as err:
+            raise GatewayError(Problem.MALFORMED_POLICY, err.message) from None
+        except ClientError as err:  # a managed policy the backend does not have
+            raise GatewayError(
+                Problem.INVALID_PARAMETERS, str(err.response["Error"].get("Message"))
+            ) from None
+        return combine_policies(policies, name="session policies") if policies else None
+
+    def _register_assumed(
+        self, caller: Session, parsed: ParsedRequest, body: bytes, session_policy: Policy | None
+    ) -> None:
         role_arn = parsed.params.get("RoleArn")
         tags = self._policies.resource_info(role_arn).tags if isinstance(role_arn, str) else {}
-        assumed = session_from_assume_role(body, caller, tags)
+        assumed = session_from_assume_role(body, caller, tags, session_policy)
         if assumed is not None:
             self._sessions.register(assumed)
 

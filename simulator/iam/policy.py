@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -152,6 +152,21 @@ def parse_policy(document: Mapping[str, Any] | str | bytes, *, name: str, kind: 
         except (ConditionSyntaxError, PrincipalSyntaxError, _StatementError) as err:
             raise MalformedPolicyDocument(str(err), where=label) from None
     return Policy(name, kind, document, tuple(statements), version)
+
+
+def combine_policies(policies: Sequence[Policy], *, name: str) -> Policy:
+    """``policies`` of one kind as one policy (the first alone as itself): what any of them allows, and
+    nothing any of them denies, as for AssumeRole's session policies. A Sid needs to be unique only in
+    its own policy, so each is prefixed with its policy's name."""
+    if len(policies) == 1:
+        return policies[0]
+    statements = []
+    for policy in policies:
+        raw = policy.document["Statement"]
+        for statement in [raw] if isinstance(raw, Mapping) else raw:
+            sid = statement.get("Sid")
+            statements.append({**statement, "Sid": f"{policy.name}/{sid}"} if sid else statement)
+    return parse_policy({"Version": "2012-10-17", "Statement": statements}, name=name, kind=policies[0].kind)
 
 
 class _StatementError(ValueError):

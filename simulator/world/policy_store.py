@@ -159,12 +159,12 @@ class BackendPolicyStore:
                 policies.append(parse_policy(self._document(doc), name=policy_name, kind=PolicyKind.IDENTITY))
         for page in iam.get_paginator(f"list_attached_{kind}_policies").paginate(**arg):
             for attached in page["AttachedPolicies"]:
-                policies.append(self._managed_policy(attached["PolicyArn"], PolicyKind.IDENTITY))
+                policies.append(self.managed_policy(attached["PolicyArn"], PolicyKind.IDENTITY))
         boundary_arn = entity.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn")
-        boundary = self._managed_policy(boundary_arn, PolicyKind.BOUNDARY) if boundary_arn else None
+        boundary = self.managed_policy(boundary_arn, PolicyKind.BOUNDARY) if boundary_arn else None
         return tuple(policies), boundary
 
-    def _managed_policy(self, arn: str, kind: PolicyKind) -> Policy:
+    def managed_policy(self, arn: str, kind: PolicyKind) -> Policy:
         with self._lock:
             cached = self._managed.get((arn, kind))
         if cached is None:
