@@ -42,6 +42,7 @@ from .docker.network import (
 )
 from .docker.reaper import reap_leftovers
 from .docker.sandboxes import SandboxPool
+from .docker.task_cgroup import TaskCgroups
 from .ecs.failures import LaunchType
 from .ecs.lifecycle import TaskStatus
 from .endpoints.server import EndpointServer
@@ -124,6 +125,7 @@ class Simulator(StartStop):
         self.network: TaskNetwork | None = None
         self.driver: ContainerDriver | None = None
         self.sandboxes: SandboxPool | None = None
+        self.task_cgroups: TaskCgroups | None = None
         self._admin: boto3.Session | None = None
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
@@ -157,6 +159,9 @@ class Simulator(StartStop):
         """Docker before the AWS side: the first task's network namespace is made while the world seeds."""
         client = docker_client()
         self._docker_stack.callback(client.close)
+        self.task_cgroups = TaskCgroups(client, self.owner_id)
+        self._docker_stack.callback(self.task_cgroups.close)  # after the sweep below: no container left
+        self.task_cgroups.check_in_background()
         # Runs after everything below is removed: a Ctrl-C can land between Docker creating an object
         # and its owner recording it, and such an object must not outlive this simulator either.
         self._docker_stack.callback(_remove_owned, client, self.owner_id)

@@ -15,6 +15,7 @@ import boto3
 from .aws_session import static_session
 from .diagnosis import PHASE_EXECUTION, PHASE_RUNTIME
 from .docker.labels import owner_labels
+from .docker.task_cgroup import Limits
 from .ecs.failures import (
     REASON_ESSENTIAL_EXITED,
     REASON_USER_STOPPED,
@@ -269,6 +270,9 @@ class TaskRun:
             )
             self._credentials_id = credentials_id
         ctx = self._task_context()
+        if sim.task_cgroups is not None:  # before any container: they are created in it
+            limits = Limits(ctx.task_cpu, ctx.task_memory)
+            ctx = replace(ctx, task_cgroup=sim.task_cgroups.create(self.task_id, limits))
         sandbox = None
         if ctx.network_mode == "awsvpc":
             assert sim.sandboxes is not None
@@ -395,6 +399,8 @@ class TaskRun:
             with contextlib.suppress(Exception):
                 sim.endpoints.unregister_credentials(self._credentials_id)  # type: ignore[union-attr]
         self._remove_task_volumes()
+        if sim.task_cgroups is not None:  # the task's containers are removed by now
+            sim.task_cgroups.remove(self.task_id)
         if self._firelens is not None:
             self._firelens.remove()
         labels: dict[str, tuple[str, Session]] = {}

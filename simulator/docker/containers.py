@@ -73,6 +73,7 @@ class ContainerSpec:
     log_options: Mapping[str, str] = field(default_factory=dict)
     # "container:<name>": join that container's network namespace (ports and hosts are its).
     network_mode: str | None = None
+    cgroup_parent: str | None = None  # the task cgroup (docker.task_cgroup), whose limits it shares
 
 
 class DockerCreateError(Exception):
@@ -122,6 +123,7 @@ class ContainerDriver:
             mem_reservation=f"{spec.memory_reservation_mib}m" if spec.memory_reservation_mib else None,
             cpu_shares=spec.cpu_shares,
             nano_cpus=spec.nano_cpus,
+            cgroup_parent=spec.cgroup_parent,
             log_config=LogConfig(type=spec.log_driver, config=dict(spec.log_options)),
         )
         networking = None

@@ -1,4 +1,5 @@
-"""Removing what crashed or killed simulators left behind: containers, networks, volumes, NAT rules.
+"""Removing what crashed or killed simulators left behind: containers, networks, volumes, NAT rules,
+task cgroups.
 
 Called at every simulator start, so a ``kill -9`` costs nothing but the time until the next start.
 """
@@ -12,8 +13,8 @@ from functools import partial
 import docker
 from docker.errors import APIError, NotFound
 
-from . import iptables
-from .labels import MANAGED_FILTER, owner_is_dead
+from . import iptables, task_cgroup
+from .labels import MANAGED_FILTER, OWNER, owner_is_dead
 from .network import remove_network
 
 
@@ -25,6 +26,7 @@ class Reaped:
     networks: list[str] = field(default_factory=list)
     volumes: list[str] = field(default_factory=list)
     rules: list[str] = field(default_factory=list)
+    cgroups: list[str] = field(default_factory=list)  # /ecs-sim/<owner-id>
     failed: list[str] = field(default_factory=list)  # "<what>: <Docker's reason>", left for the next start
 
 
@@ -46,20 +48,38 @@ def reap_leftovers(client: docker.DockerClient) -> Reaped:
     # Rules first: a rule listed now was added after its network was created, so if the network is
     # missing from the list taken afterwards it is really gone, not just being created.
     rules = iptables.list_owned()
+    # Likewise task cgroups: a simulator makes its network before any, so an owner of one listed now
+    # that has no Docker object in the lists below is gone.
+    cgroup_owners = task_cgroup.owners() if task_cgroup.daemon_is_local(client) else set()
+    live: set[str] = set()
 
     # ignore_removed: a live simulator may remove its container between the listing and the inspect
     for container in client.containers.list(all=True, filters=MANAGED_FILTER, ignore_removed=True):
         if owner_is_dead(container.labels):
             _remove(reaped, reaped.containers, container.name, partial(container.remove, force=True, v=True))
+        else:
+            live.add(container.labels.get(OWNER, ""))
     for network in client.networks.list(filters=MANAGED_FILTER):
-        if owner_is_dead(network.attrs.get("Labels") or {}):
+        labels = network.attrs.get("Labels") or {}
+        if owner_is_dead(labels):
             _remove(reaped, reaped.networks, network.name, partial(remove_network, client, network.id))
+        else:
+            live.add(labels.get(OWNER, ""))
     for volume in client.volumes.list(filters=MANAGED_FILTER):
-        if owner_is_dead(volume.attrs.get("Labels") or {}):
+        labels = volume.attrs.get("Labels") or {}
+        if owner_is_dead(labels):
             _remove(reaped, reaped.volumes, volume.name, partial(volume.remove, force=True))
+        else:
+            live.add(labels.get(OWNER, ""))
 
     existing = {network["Name"] for network in client.api.networks()}
     for rule in rules:
         if rule.network_name not in existing and iptables.delete(rule):
             reaped.rules.append(f"{rule.table} {rule.chain} {rule.network_name}")
+    for owner in sorted(cgroup_owners - live):  # after their containers went: rmdir needs them gone
+        path = task_cgroup.owner_path(owner)
+        left = task_cgroup.remove(path)
+        reaped.failed.extend(left)
+        if not left:
+            reaped.cgroups.append(f"/{path}")
     return reaped

@@ -50,6 +50,9 @@ class TaskContext:
     # awsvpc: the Docker name of the task's sandbox (pause container), whose network namespace every
     # container joins (they reach each other on localhost, as on Fargate).
     sandbox_name: str | None = None
+    # The task's cgroup, holding task_cpu/task_memory for all its containers (docker.task_cgroup); None:
+    # each container is capped at them instead.
+    task_cgroup: str | None = None
     # The real AWS host names lead to the gateway (DNS, CA bundle) instead of AWS_ENDPOINT_URL.
     aws_hostnames: AwsHostnames | None = None
 
@@ -207,14 +210,17 @@ def health_check(definition: Mapping[str, Any]) -> HealthCheckSpec | None:
 
 def _limits(definition: Mapping[str, Any], ctx: TaskContext) -> dict[str, Any]:
     """Container cpu is a relative weight (CpuShares); container memory a hard limit, memoryReservation a
-    soft one. A task-level cpu/memory (required on Fargate) caps each container, as the task's cgroup does."""
+    soft one. A task-level cpu/memory (required on Fargate) limits the task's cgroup, shared by its
+    containers as the agent's is; without one each container is capped at the task's limits."""
     cpu = int(definition.get("cpu") or 0)
-    memory = definition.get("memory") or ctx.task_memory
+    per_container = ctx.task_cgroup is None
+    memory = definition.get("memory") or (ctx.task_memory if per_container else None)
     return {
         "cpu_shares": max(cpu, MIN_CPU_SHARES) if cpu else None,
-        "nano_cpus": int(ctx.task_cpu * _NANO_CPUS_PER_UNIT) if ctx.task_cpu else None,
+        "nano_cpus": int(ctx.task_cpu * _NANO_CPUS_PER_UNIT) if ctx.task_cpu and per_container else None,
         "memory_mib": int(memory) if memory else None,
         "memory_reservation_mib": definition.get("memoryReservation"),
+        "cgroup_parent": ctx.task_cgroup,
     }
 
 

@@ -95,7 +95,8 @@ def test_published_port_limits_labels_and_volume_lifetime(sim: Simulator) -> Non
     assert body == "hello from the volume\n"
     client = docker_client()
     host = client.api.inspect_container(run.task.container("web").docker_id)["HostConfig"]
-    assert host["CpuShares"] == 128 and host["NanoCpus"] == 500_000_000  # task cpu 512 = 0.5 vCPU cap
+    assert host["CpuShares"] == 128 and host["NanoCpus"] == 0  # task cpu 512: the task cgroup's quota
+    assert host["CgroupParent"] == f"/ecs-sim/{sim.owner_id}/{run.task_id}"
     assert host["Memory"] == 300 * 1024 * 1024 and host["MemoryReservation"] == 200 * 1024 * 1024
     labels = client.api.inspect_container(run.task.container("web").docker_id)["Config"]["Labels"]
     assert labels["team"] == "payments" and labels["com.amazonaws.ecs.task-arn"] == run.task.task_arn

@@ -57,6 +57,21 @@ def test_limits() -> None:
     assert build({}).memory_mib == 1024  # no container memory: the task's
 
 
+def test_limits_in_a_task_cgroup() -> None:
+    ctx = dataclasses.replace(CTX, task_cgroup="/ecs-sim/owner/abc123")
+    shared = container_spec.build(
+        {"name": "app", "image": "busybox"},
+        ContainerInputs("busybox"),
+        ctx,
+        credentials_id=None,
+        endpoint_id="ep-1",
+    )
+    assert shared.cgroup_parent == "/ecs-sim/owner/abc123"
+    assert shared.memory_mib is None and shared.nano_cpus is None  # the task cgroup holds them
+    assert build({}).cgroup_parent is None  # without one, each container is capped (above)
+    assert container_spec.pause(ctx, []).cgroup_parent is None  # the namespace holder stays outside
+
+
 def test_stop_timeout_defaults_and_fargate_cap() -> None:
     assert container_spec.stop_timeout({}, LaunchType.FARGATE) == 30
     assert container_spec.stop_timeout({"stopTimeout": 500}, LaunchType.FARGATE) == 120
