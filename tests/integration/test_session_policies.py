@@ -65,15 +65,14 @@ def sim() -> Iterator[Simulator]:
         yield simulator
 
 
-def _chained_s3(sim: Simulator, **session_policies: Any) -> Any:
-    """An S3 client of a ``data`` session that the ``app`` role made through the gateway."""
-    sts = gateway_client(sim, role_session(sim, "app", "chain"), "sts")
-    credentials = sts.assume_role(RoleArn=DATA_ROLE, RoleSessionName="narrowed", **session_policies)[
-        "Credentials"
-    ]
+def _chained(sim: Simulator, service: str, name: str = "narrowed", **session_policies: Any) -> Any:
+    """A ``service`` client of a ``data`` session that the ``app`` role made through the gateway."""
+    sts = gateway_client(sim, role_session(sim, "app", name), "sts")
+    answer = sts.assume_role(RoleArn=DATA_ROLE, RoleSessionName=name, **session_policies)
+    credentials = answer["Credentials"]
     assert sim.gateway is not None
     return boto3.client(
-        "s3",
+        service,
         endpoint_url=sim.gateway.url,
         region_name="us-east-1",
         aws_access_key_id=credentials["AccessKeyId"],
@@ -81,6 +80,10 @@ def _chained_s3(sim: Simulator, **session_policies: Any) -> Any:
         aws_session_token=credentials["SessionToken"],
         config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 0}),
     )
+
+
+def _chained_s3(sim: Simulator, **session_policies: Any) -> Any:
+    return _chained(sim, "s3", **session_policies)
 
 
 def _put_error(s3: Any) -> dict[str, str]:
@@ -129,20 +132,7 @@ def test_any_session_policy_may_allow_and_any_may_deny(sim: Simulator) -> None:
 def test_a_session_policy_cannot_widen_the_role(sim: Simulator) -> None:
     widen = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
     _chained_s3(sim, Policy=json.dumps(widen)).get_object(Bucket="reports", Key="q1.csv")
-    sts = gateway_client(sim, role_session(sim, "app", "widen"), "sts")
-    credentials = sts.assume_role(RoleArn=DATA_ROLE, RoleSessionName="wide", Policy=json.dumps(widen))[
-        "Credentials"
-    ]
-    assert sim.gateway is not None
-    iam = boto3.client(
-        "iam",
-        endpoint_url=sim.gateway.url,
-        region_name="us-east-1",
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-        config=Config(retries={"max_attempts": 0}),
-    )
+    iam = _chained(sim, "iam", "wide", Policy=json.dumps(widen))
     with pytest.raises(ClientError) as caught:
         iam.list_roles()
     assert "because no identity-based policy allows the iam:ListRoles action" in str(caught.value)
