@@ -45,11 +45,12 @@ from .docker.sandboxes import SandboxPool
 from .docker.task_cgroup import TaskCgroups
 from .ecs.failures import LaunchType
 from .ecs.lifecycle import TaskStatus
+from .ecs.task_protection import ACCESS_DENIED as ECS_ACCESS_DENIED
 from .endpoints.server import EndpointServer
 from .errors import EcsSimError
 from .gateway import DecisionRecord, Gateway
-from .gateway.authorizer import UNSENT_CLIENT_IP, Authorizer, request_context
-from .gateway.resources import check_on
+from .gateway.authorizer import UNSENT_CLIENT_IP, Authorizer, RequestFacts, request_context
+from .gateway.resources import Check, check_on
 from .iam.model import Decision, Principal
 from .iam.principals import principal_from_arn
 from .phases.container_spec import PAUSE_IMAGE
@@ -77,11 +78,12 @@ class _DecisionLog:
     by_label: dict[str, list[tuple[DecisionRecord, str]]] = field(default_factory=dict)
     why_now: dict[str, str] = field(default_factory=dict)  # label -> why of the unit running now
 
-    def record(self, record: DecisionRecord) -> None:
+    def record(self, record: DecisionRecord, why: str | None = None) -> None:
+        """``why``: who made the call and with which role, when not the unit running now or the app."""
         if not record.session_label:
             return
         with self.lock:
-            why = self.why_now.get(record.session_label, WHY_RUNTIME)
+            why = why or self.why_now.get(record.session_label, WHY_RUNTIME)
             self.by_label.setdefault(record.session_label, []).append((record, why))
 
     def take(self, label: str) -> list[tuple[DecisionRecord, str]]:
@@ -343,6 +345,19 @@ class Simulator(StartStop):
         keys = {**request_context(self.world.region, UNSENT_CLIENT_IP), **(context or {})}
         return Authorizer(self.policies, None).decide(principal, check_on(action, resource), keys)[1]
 
+    def agent_call(
+        self, session: Session, action: str, resource: str, context: Mapping[str, Any], why: str
+    ) -> str | None:
+        """An ECS call the ECS agent makes itself with ``session``'s credentials (task protection, with the
+        task role's), decided as the gateway decides and recorded for the session's task with ``why``:
+        the AccessDeniedException message, or None when allowed."""
+        assert self.policies is not None
+        service, operation = action.split(":", 1)
+        facts = RequestFacts(service, operation, self.world.region, UNSENT_CLIENT_IP, ECS_ACCESS_DENIED)
+        authorizer = Authorizer(self.policies, lambda record: self._decisions.record(record, why))
+        denial = authorizer.authorize(session, facts, [Check(action, resource, context)])
+        return denial.message if denial is not None else None
+
     def denials_for(
         self, labels: Mapping[str, tuple[str, Session]], other: Mapping[str, Principal | None]
     ) -> list[Denial]:
@@ -369,7 +384,7 @@ class Simulator(StartStop):
             action=record.action,
             resource=record.resource,
             decision=record.decision,
-            why=why if phase == PHASE_EXECUTION else WHY_RUNTIME,
+            why=why,
             other_role_arn=other.role_arn if other else None,
             other_role_decision=other_decision,
         )

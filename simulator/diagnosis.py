@@ -15,6 +15,11 @@ WHY_RUNTIME = (
     "role's credentials from the credentials endpoint"
 )
 
+WHY_TASK_PROTECTION = (
+    "the ECS agent makes this call itself, with the task role's credentials (never the execution role's), when "
+    "a container uses the task scale-in protection endpoint ($ECS_AGENT_URI/task-protection/v1/state)"
+)
+
 _BLOCKER_ADVICE: dict[PolicyKind, str] = {
     PolicyKind.BOUNDARY: "the role's permissions boundary does not allow it: widen the boundary; adding to the "
     "role's own policies would not help",

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 
 from .aws_session import static_session
-from .diagnosis import PHASE_EXECUTION, PHASE_RUNTIME
+from .diagnosis import PHASE_EXECUTION, PHASE_RUNTIME, WHY_TASK_PROTECTION
 from .docker.labels import owner_labels
 from .docker.task_cgroup import Limits
 from .ecs.failures import (
@@ -24,8 +24,10 @@ from .ecs.failures import (
     STOP_USER_INITIATED,
 )
 from .ecs.lifecycle import ContainerStatus, TaskStatus
+from .ecs.task_protection import TaskProtection
 from .ecs.task_record import ContainerRecord, TaskRecord
 from .ecs.trust import ecs_can_assume, unable_to_assume_message
+from .endpoints.agent_api import AgentTask
 from .endpoints.credentials import TaskCredentials
 from .endpoints.metadata import ContainerView
 from .phases import container_spec, firelens, task_metadata
@@ -283,6 +285,7 @@ class TaskRun:
         if router is not None:
             self._firelens = firelens.FireLens.create(self.task_id, router)
         runtime_containers = []
+        agent = AgentTask(self.task.task_arn, self._task_protection())
         self._endpoint_ids: list[str] = []
         self._shippers: dict[str, LogShipper] = {}
         for definition in self.containers:
@@ -293,6 +296,7 @@ class TaskRun:
             endpoint_id = sim.endpoints.register_container(
                 lambda holder=holder: self._view(holder[0]),
                 lambda docker_id: sim.driver.stats(docker_id) if sim.driver else None,
+                agent,
             )
             self._endpoint_ids.append(endpoint_id)
             spec = container_spec.build(
@@ -330,6 +334,19 @@ class TaskRun:
             return
         with self.timeline.step(PHASE_RUNTIME, "containers"):
             self._runtime.run()
+
+    def _task_protection(self) -> TaskProtection | None:
+        """ECS's scale-in protection of this task, which the agent reaches with the task role's credentials
+        (none without a task role: the agent then refuses on its own)."""
+        session = self._task_session
+        if session is None:
+            return None
+        arn = self.task.task_arn
+        return TaskProtection(
+            arn,
+            self.task.cluster_arn,
+            lambda action, keys: self._sim.agent_call(session, action, arn, keys, WHY_TASK_PROTECTION),
+        )
 
     def _task_context(self) -> container_spec.TaskContext:
         sim = self._sim

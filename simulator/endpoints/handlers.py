@@ -1,8 +1,9 @@
 """Request routing and the agent's answers, independent of any HTTP server (so testable directly).
 
 Routes, status codes and error texts follow ``agent/handlers/task_server_setup.go`` and the v1/v2
-credentials, v3 and v4 metadata handlers of the ECS agent. Errors of the metadata endpoints are a
-JSON *string*; an unknown path gets gorilla/mux's plain-text 404.
+credentials, v3 and v4 metadata handlers of the ECS agent, and its agent API (``agent_api``). Errors of
+the metadata endpoints are a JSON *string*; an unknown path gets gorilla/mux's plain-text 404. Only
+the agent API's route is bound to methods (GET, PUT); the others answer any method alike.
 """
 
 from __future__ import annotations
@@ -11,21 +12,13 @@ import re
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from . import credentials, gojson
+from . import agent_api, credentials, gojson
 from .metadata import ContainerView, container_response, task_response
 from .registry import ContainerRegistration, EndpointRegistry
-
-JSON = "application/json"
-
-
-class Response(NamedTuple):
-    status: int
-    body: bytes
-    content_type: str = JSON
-
+from .response import Response
 
 NOT_FOUND = Response(404, b"404 page not found\n", "text/plain; charset=utf-8")
 HEALTHY = Response(200, gojson.dumps({"status": "ok"}))
@@ -146,10 +139,15 @@ def _metadata(registry: EndpointRegistry, version: _Version, endpoint_id: str, r
     return Response(200, gojson.dumps(stats))
 
 
-def handle(registry: EndpointRegistry, target: str) -> Response:
-    """Answer a GET for ``target`` (the request line's path and query)."""
+def handle(registry: EndpointRegistry, target: str, method: str = "GET", body: bytes = b"") -> Response:
+    """Answer ``method`` for ``target`` (the request line's path and query) with ``body``."""
     url = urlsplit(target)
     path = unquote(url.path)
+    matched = agent_api.PATH.fullmatch(path)
+    if matched:
+        registration = registry.container(matched.group(1))
+        task = registration.agent if registration is not None else None
+        return agent_api.handle_task_protection(method, task, body)
     matched = _V2_CREDENTIALS.fullmatch(path)
     if matched:
         return _credentials(registry, matched.group(1), 2)

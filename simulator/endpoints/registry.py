@@ -11,6 +11,7 @@ import threading
 import uuid
 from dataclasses import dataclass
 
+from .agent_api import AgentTask
 from .credentials import TaskCredentials
 from .metadata import StatsProvider, ViewProvider
 
@@ -23,6 +24,7 @@ def new_endpoint_id() -> str:
 class ContainerRegistration:
     view: ViewProvider
     stats: StatsProvider | None
+    agent: AgentTask | None = None  # what the agent API (ECS_AGENT_URI) serves for the container's task
 
 
 class EndpointRegistry:
@@ -55,10 +57,12 @@ class EndpointRegistry:
     def credentials_body(self, credentials_id: str) -> bytes | None:
         return self._credentials.get(credentials_id)  # a single dict read is atomic: no lock on the hot path
 
-    def register_container(self, view: ViewProvider, stats: StatsProvider | None = None) -> str:
+    def register_container(
+        self, view: ViewProvider, stats: StatsProvider | None = None, agent: AgentTask | None = None
+    ) -> str:
         endpoint_id = new_endpoint_id()
         with self._lock:
-            self._containers[endpoint_id] = ContainerRegistration(view, stats)
+            self._containers[endpoint_id] = ContainerRegistration(view, stats, agent)
         return endpoint_id
 
     def unregister_container(self, endpoint_id: str) -> None:

@@ -1,4 +1,4 @@
-"""The credentials + task metadata HTTP server: one registry, any number of listeners.
+"""The credentials + task metadata + agent API HTTP server: one registry, any number of listeners.
 
 A simulator listens on its task network's gateway IP (where the DNAT rule for 169.254.170.2:80
 lands) and, in serve mode, on loopback too. Plain ``http.server`` with a thread per connection,
@@ -15,12 +15,24 @@ from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 
+from ..gateway.http1 import read_body
+from .agent_api import AgentTask
 from .credentials import TaskCredentials
 from .handlers import Response, handle
 from .metadata import StatsProvider, ViewProvider
 from .registry import EndpointRegistry
 
-_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 500: "Internal Server Error"}
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    500: "Internal Server Error",
+}
+MAX_BODY = 1 << 20  # a task protection request is a few dozen bytes
+# Go's answer to a request whose body framing it cannot read.
+_BAD_FRAMING = Response(400, b"400 Bad Request", "text/plain; charset=utf-8")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -30,15 +42,32 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Listener
 
     def do_GET(self) -> None:
-        self._reply(handle(self.server.registry, self.path), send_body=True)
+        self._serve(send_body=True)
 
     def do_HEAD(self) -> None:
-        self._reply(handle(self.server.registry, self.path), send_body=False)
+        self._serve(send_body=False)
+
+    def do_PUT(self) -> None:  # the agent API; the other routes answer any method as they answer GET
+        self._serve(send_body=True)
+
+    do_POST = do_DELETE = do_PATCH = do_OPTIONS = do_PUT
+
+    def _serve(self, *, send_body: bool) -> None:
+        # Read even when the route ignores it: the next request on the connection starts after it.
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        try:
+            body = read_body(self.rfile, headers, MAX_BODY)  # type: ignore[arg-type]
+        except ValueError:  # malformed framing, or over MAX_BODY
+            self.close_connection = True
+            self._reply(_BAD_FRAMING, send_body=send_body)
+            return
+        self._reply(handle(self.server.registry, self.path, self.command, body), send_body=send_body)
 
     def _reply(self, response: Response, *, send_body: bool) -> None:
+        content_type = f"Content-Type: {response.content_type}\r\n" if response.content_type else ""
         head = (
             f"HTTP/1.1 {response.status} {_REASONS.get(response.status, '')}\r\n"
-            f"Content-Type: {response.content_type}\r\n"
+            f"{content_type}"
             f"Date: {formatdate(usegmt=True)}\r\n"
             f"Content-Length: {len(response.body)}\r\n\r\n"
         ).encode("latin-1")
@@ -83,7 +112,7 @@ class _Listener(ThreadingHTTPServer):
 
 
 class EndpointServer:
-    """Serves ``/v1|v2/credentials``, TMDE ``/v3`` and ``/v4``, and ``/health``."""
+    """Serves ``/v1|v2/credentials``, TMDE ``/v3`` and ``/v4``, the agent API ``/api``, and ``/health``."""
 
     def __init__(self) -> None:
         self.registry = EndpointRegistry()
@@ -127,9 +156,12 @@ class EndpointServer:
     def unregister_credentials(self, credentials_id: str) -> None:
         self.registry.unregister_credentials(credentials_id)
 
-    def register_container(self, view: ViewProvider, stats: StatsProvider | None = None) -> str:
-        """Serve one container's ``/v3|v4/<returned id>`` endpoints from ``view`` (and ``stats``)."""
-        return self.registry.register_container(view, stats)
+    def register_container(
+        self, view: ViewProvider, stats: StatsProvider | None = None, agent: AgentTask | None = None
+    ) -> str:
+        """Serve one container's ``/v3|v4/<returned id>`` endpoints from ``view`` (and ``stats``), and its
+        ``/api/<returned id>`` agent API for the task ``agent``."""
+        return self.registry.register_container(view, stats, agent)
 
     def unregister_container(self, endpoint_id: str) -> None:
         self.registry.unregister_container(endpoint_id)

@@ -124,6 +124,7 @@ def environment(
             "AWS_EXECUTION_ENV": f"AWS_ECS_{ctx.launch_type.value}",
             "ECS_CONTAINER_METADATA_URI": f"http://{ENDPOINT_IP}/v3/{endpoint_id}",
             "ECS_CONTAINER_METADATA_URI_V4": f"http://{ENDPOINT_IP}/v4/{endpoint_id}",
+            "ECS_AGENT_URI": f"http://{ENDPOINT_IP}/api/{endpoint_id}",
         }
     )
     if ctx.aws_hostnames is None:
