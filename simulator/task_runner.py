@@ -281,10 +281,39 @@ class TaskRun:
             own = container_spec.pause(ctx, self.containers)
             sandbox = sim.sandboxes.lease(own, containers=len(self.containers))
             ctx = replace(ctx, sandbox_name=sandbox.name if sandbox else None)
+        try:
+            runtime_containers = self._runtime_containers(ctx, inputs, credentials_id)
+        except BaseException:
+            if sandbox is not None:  # no container of the task was made in it
+                sandbox.release((), members_removed=True)
+            raise
+        self._runtime = TaskRuntime(
+            self.task,
+            runtime_containers,
+            sim.driver,
+            launch_type=sim.launch_type,
+            log_sink=self._on_log_line,
+            replace_unhealthy=self._replace_unhealthy,
+            sandbox=sandbox,
+        )
+        if self.task.desired_status == "STOPPED":
+            if sandbox is not None:
+                sandbox.release((), members_removed=True)
+            self._stop_unstarted()
+            return
+        with self.timeline.step(PHASE_RUNTIME, "containers"):
+            self._runtime.run()
+
+    def _runtime_containers(
+        self, ctx: container_spec.TaskContext, inputs: dict[str, ContainerInputs], credentials_id: str | None
+    ) -> list[RuntimeContainer]:
+        """Each container's Docker spec and runtime record; its endpoints and log shipper registered."""
+        sim = self._sim
+        assert sim.endpoints is not None
         router = firelens.router_of(self.containers)
         if router is not None:
             self._firelens = firelens.FireLens.create(self.task_id, router)
-        runtime_containers = []
+        runtime_containers: list[RuntimeContainer] = []
         agent = AgentTask(self.task.task_arn, self._task_protection())
         self._endpoint_ids: list[str] = []
         self._shippers: dict[str, LogShipper] = {}
@@ -318,22 +347,7 @@ class TaskRun:
             if target.log_group and target.log_stream:
                 logs = self._execution_clients.client("logs", target.log_region)
                 self._shippers[name] = LogShipper(logs, target.log_group, target.log_stream)
-        self._runtime = TaskRuntime(
-            self.task,
-            runtime_containers,
-            sim.driver,
-            launch_type=sim.launch_type,
-            log_sink=self._on_log_line,
-            replace_unhealthy=self._replace_unhealthy,
-            sandbox=sandbox,
-        )
-        if self.task.desired_status == "STOPPED":
-            if sandbox is not None:
-                sandbox.release((), members_removed=True)
-            self._stop_unstarted()
-            return
-        with self.timeline.step(PHASE_RUNTIME, "containers"):
-            self._runtime.run()
+        return runtime_containers
 
     def _task_protection(self) -> TaskProtection | None:
         """ECS's scale-in protection of this task, which the agent reaches with the task role's credentials

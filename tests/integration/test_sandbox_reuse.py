@@ -17,6 +17,7 @@ import pytest
 
 from simulator.api import Simulator
 from simulator.docker.labels import OWNER
+from simulator.phases import container_spec
 
 pytestmark = pytest.mark.docker
 
@@ -136,6 +137,22 @@ def test_a_kept_namespace_killed_from_outside_is_replaced(sim: Simulator) -> Non
     assert len(kept) == 1
     kept[0].kill()
     assert report(sim)["holder"] != first["holder"]
+
+
+def test_a_task_that_fails_before_its_containers_exist_hands_the_namespace_back(
+    sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = report(sim)
+
+    def broken(*_: Any, **__: Any) -> Any:
+        raise RuntimeError("container spec failed")
+
+    monkeypatch.setattr(container_spec, "build", broken)
+    with pytest.raises(RuntimeError, match="container spec failed"):
+        sim.run_task(taskdef(REPORT))
+    monkeypatch.undo()
+    assert sim.sandboxes is not None and sim.sandboxes.idle() == 1
+    assert report(sim)["holder"] == first["holder"]
 
 
 def test_no_namespace_outlives_the_simulator() -> None:
