@@ -22,6 +22,7 @@ from ..backend.base import Backend
 from ..iam.model import PolicyKind, PolicySet, Principal, PrincipalType
 from ..iam.policy import Policy, parse_policy
 from ..policy_source import ResourceInfo, is_aws_managed_key
+from .converge import error_code
 from .model import World
 
 _CLIENT_CONFIG = Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2})
@@ -46,10 +47,6 @@ _NO_POLICY = {
     "NoSuchTagSetError",
     "ServerSideEncryptionConfigurationNotFoundError",
 }
-
-
-def _code(err: ClientError) -> str:
-    return str(err.response.get("Error", {}).get("Code", ""))
 
 
 def _is_sse_kms(algorithm: Any) -> bool:
@@ -149,7 +146,7 @@ class BackendPolicyStore:
         try:
             entity = getattr(iam, f"get_{kind}")(**arg)[noun]
         except ClientError as err:
-            if _code(err) in _NOT_FOUND:
+            if error_code(err) in _NOT_FOUND:
                 return (), None
             raise
         policies: list[Policy] = []
@@ -199,7 +196,7 @@ class BackendPolicyStore:
         try:
             return loader(arn, region, resource)
         except ClientError as err:
-            if _code(err) in _NOT_FOUND:
+            if error_code(err) in _NOT_FOUND:
                 return ResourceInfo(arn=arn, exists=False)
             raise
 
@@ -208,7 +205,7 @@ class BackendPolicyStore:
         try:
             return call()
         except ClientError as err:
-            if _code(err) in absent:
+            if error_code(err) in absent:
                 return None
             raise
 
@@ -270,7 +267,7 @@ class BackendPolicyStore:
         try:
             return self._client("kms", region).describe_key(KeyId=key_ref)["KeyMetadata"]["Arn"]
         except ClientError as err:
-            if _code(err) in _NOT_FOUND:
+            if error_code(err) in _NOT_FOUND:
                 return None
             raise
 

@@ -275,10 +275,13 @@ def test_policy_store_reads_resources(seeded: SeededWorld) -> None:
         assert not store.resource_info(arn).exists, arn
 
 
-def test_seeding_twice_names_the_entry(seeded: SeededWorld) -> None:
-    again = world_from_dict({"account": ACCOUNT, "roles": {"ecsTaskExecutionRole": {}}}, "again.yaml")
+def test_reseeding_an_incompatible_shape_names_the_entry(seeded: SeededWorld) -> None:
+    again = world_from_dict(
+        {"account": ACCOUNT, "dynamodb_tables": {"orders": {"hash_key": "pk"}}}, "again.yaml"
+    )
     with pytest.raises(
-        InputError, match=r"again.yaml: roles.ecsTaskExecutionRole: the AWS backend refused it"
+        InputError,
+        match=r"again.yaml: dynamodb_tables.orders: table 'orders' already exists .* HASH key id \(S\)",
     ):
         seed(again, seeded.backend)
 
