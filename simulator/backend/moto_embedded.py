@@ -16,16 +16,20 @@ different accounts are isolated; instances for the same account at the same time
 An account's state is wiped when the first instance using it starts and when the last one stops.
 Starting one also makes moto's KMS create key pairs lazily (see ``_LazyPrivateKey``), and moto read
 service models through one kept loader and look regions up in a sealed session (see
-``_one_model_loader``, ``_sealed_region_lookups``), process-wide.
+``_one_model_loader``, ``_sealed_region_lookups``), and import SSM's models without EC2's
+(``_ssm_without_ec2``), process-wide.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import os
 import socket
+import sys
 import threading
+import types
 from collections import Counter
 from collections.abc import Callable, Sequence
 from functools import cache
@@ -136,6 +140,33 @@ def _region_session(_: type) -> botocore.session.Session:
     return botocore_session()
 
 
+class _EC2BackendsOnFirstUse:
+    """Stands in for ``moto.ec2.ec2_backends`` in moto's SSM models: the real one, imported on first use."""
+
+    def __getitem__(self, account: str) -> Any:
+        from moto.ec2 import ec2_backends
+
+        return ec2_backends[account]
+
+
+def _ssm_without_ec2() -> None:
+    """moto's SSM models import all of EC2's (instance types, AMIs, regions: 0.9 s, the largest cost of a
+    cold start with SSM parameters) for maintenance-window targets and ``aws:ec2:image`` parameters
+    only. They are imported here, before any request, against a stand-in ``moto.ec2`` that reaches the
+    real EC2 backends when SSM first needs them; anything importing ``moto.ec2`` afterwards gets the real
+    one."""
+    if "moto.ssm.models" in sys.modules or "moto.ec2" in sys.modules:
+        return
+    stand_in = types.ModuleType("moto.ec2")
+    stand_in.ec2_backends = _EC2BackendsOnFirstUse()  # type: ignore[attr-defined]
+    sys.modules["moto.ec2"] = stand_in
+    try:
+        importlib.import_module("moto.ssm.models")
+    finally:
+        if sys.modules.get("moto.ec2") is stand_in:
+            del sys.modules["moto.ec2"]
+
+
 def _leave_bucket_policies_to_the_gateway() -> None:
     """moto refuses an object request (a bare 403) when any statement of the bucket policy denies its
     action, whatever the statement's Principal and Condition say: a policy denying plain HTTP, or denying
@@ -237,6 +268,7 @@ class EmbeddedMoto(StartStop):
         _one_model_loader()
         _sealed_region_lookups()
         _leave_bucket_policies_to_the_gateway()
+        _ssm_without_ec2()
         if self._port:  # before the account is claimed: a failed start must not keep its state alive
             _check_port_free(self._host, self._port)
         with _accounts_lock:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -372,3 +374,26 @@ def test_policy_store_is_thread_safe(seeded: SeededWorld) -> None:
         again = list(pool.map(store.resource_info, arns))
     assert all(info.exists for info in infos + again)
     assert [i.arn for i in infos] == [i.arn for i in again]
+
+
+SSM_WITHOUT_EC2 = """
+import sys
+from simulator.backend import EmbeddedMoto
+with EmbeddedMoto() as moto:
+    ssm = moto.admin_session().client("ssm", endpoint_url=moto.endpoint_url)
+    ssm.put_parameter(Name="/app/color", Value="blue", Type="String")
+    assert ssm.get_parameter(Name="/app/color")["Parameter"]["Value"] == "blue"
+    print("ec2 imported for SSM:", "moto.ec2.models" in sys.modules)
+    # Run Command by tag targets EC2 instances: the real EC2 backends, imported now.
+    command = ssm.send_command(DocumentName="AWS-RunShellScript", Targets=[{"Key": "tag:Name", "Values": ["web"]}])
+    print("targets resolved:", command["Command"]["TargetCount"], "moto.ec2.models" in sys.modules)
+"""
+
+
+def test_ssm_is_served_without_importing_ec2_until_ssm_needs_it() -> None:
+    """moto's SSM models import EC2's (0.9 s) at import time; the embedded backend defers that."""
+    done = subprocess.run(
+        [sys.executable, "-c", SSM_WITHOUT_EC2], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["ec2 imported for SSM: False", "targets resolved: 0 True"]
