@@ -166,7 +166,7 @@ def test_first_network_has_the_ecs_gateway_address():
 
 KILLED_SIMULATOR = textwrap.dedent(
     """
-    import os, sys
+    import sys
     from simulator.docker import TaskNetwork, docker_client, owner_labels
     client = docker_client()
     network = TaskNetwork.create(client, sys.argv[1])
@@ -175,18 +175,26 @@ KILLED_SIMULATOR = textwrap.dedent(
     client.containers.create("ecs-sim/busybox:latest", ["sleep", "60"], network=network.name,
                              labels=owner_labels(sys.argv[1]))
     print(network.name, flush=True)
-    os.kill(os.getpid(), 9)
+    sys.stdin.read()  # until the test kills it
     """
 )
 
 
 def test_reap_leftovers_of_a_killed_simulator(client):
     owner = new_owner_id()
-    killed = subprocess.run([sys.executable, "-c", KILLED_SIMULATOR, owner], capture_output=True, text=True)
-    assert killed.returncode == -9, killed.stderr
-    network_name = killed.stdout.strip()
+    simulator = subprocess.Popen(
+        [sys.executable, "-c", KILLED_SIMULATOR, owner],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    network_name = simulator.stdout.readline().strip()
     owned = {"label": [f"io.ecs-sim.owner={owner}"]}
     assert client.networks.list(filters=owned) and f"ecs-sim:{network_name}" in host_rules()
+    # Killed only now, and reaped at once: while it lived, other workers' simulators spared its leftovers.
+    simulator.kill()
+    simulator.communicate(timeout=30)
+    assert simulator.returncode == -9
 
     reaped = reap_leftovers(client)
 
