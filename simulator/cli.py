@@ -126,6 +126,14 @@ def _backend_options(command: Any) -> Any:
     )(command)
 
 
+_aws_hostnames_option = click.option(
+    "--aws-hostnames",
+    is_flag=True,
+    envvar="ECS_SIM_AWS_HOSTNAMES",
+    help="Containers reach the simulator at the real AWS host names (DNS + TLS with a generated CA) "
+    "and get no AWS_ENDPOINT_URL: for SDKs and code that ignore it.",
+)
+
 _launch_type_option = click.option(
     "--launch-type",
     type=click.Choice(["FARGATE", "EC2"], case_sensitive=False),
@@ -144,13 +152,7 @@ _launch_type_option = click.option(
 @click.option("--override", "overrides", multiple=True, help="RunTask overrides JSON (or @file).")
 @_launch_type_option
 @_backend_options
-@click.option(
-    "--aws-hostnames",
-    is_flag=True,
-    envvar="ECS_SIM_AWS_HOSTNAMES",
-    help="Containers reach the simulator at the real AWS host names (DNS + TLS with a generated CA) "
-    "and get no AWS_ENDPOINT_URL: for SDKs and code that ignore it.",
-)
+@_aws_hostnames_option
 @click.option("--json", "as_json", is_flag=True, help="Print only the result document on stdout.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress or container logs.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
@@ -356,6 +358,7 @@ def simulate(request: str, as_json: bool, debug: bool) -> None:
     help="Docker network containers join (compose: `external: true`).",
 )
 @click.option("--port", type=int, default=0, help="Loopback port for host processes and /health (0: any).")
+@_aws_hostnames_option
 @click.option(
     "--env-file",
     type=click.Path(dir_okay=False),
@@ -371,6 +374,7 @@ def serve(
     endpoint_url: str | None,
     network_name: str,
     port: int,
+    aws_hostnames: bool,
     env_file: str | None,
     debug: bool,
     command: tuple[str, ...],
@@ -396,6 +400,7 @@ def serve(
             port=port,
             env_file=Path(env_file) if env_file else None,
             command=list(command),
+            aws_hostnames=aws_hostnames,
         )
     except EcsSimError as error:
         _fail(error, debug)
@@ -407,8 +412,9 @@ def serve(
 @click.option(
     "--output", "-o", type=click.Path(dir_okay=False), help="Write the compose file here (default: stdout)."
 )
+@_aws_hostnames_option
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
-def compose(taskdef: str, output: str | None, debug: bool) -> None:
+def compose(taskdef: str, output: str | None, aws_hostnames: bool, debug: bool) -> None:
     """Derive a docker compose project from TASKDEF whose services get the task role from `ecs-sim serve`.
     What compose cannot express (secrets, environment files, log routing) is listed on stderr."""
     from .compose import compose_project, run_hint
@@ -418,10 +424,10 @@ def compose(taskdef: str, output: str | None, debug: bool) -> None:
     try:
         taskdef_path, _world = resolve_task_inputs(taskdef, None)
         definition = load_taskdef(taskdef_path)
-        project = compose_project(definition)
+        project = compose_project(definition, aws_hostnames=aws_hostnames)
     except EcsSimError as error:
         _fail(error, debug)
-    text = project.to_yaml(run_hint(definition, output or "docker-compose.yml"))
+    text = project.to_yaml(run_hint(definition, output or "docker-compose.yml", aws_hostnames=aws_hostnames))
     if output:
         Path(output).write_text(text)
     else:

@@ -29,6 +29,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from .api import Simulator
+from .aws_hostnames import BUNDLE_IN_CONTAINER, CA_BUNDLE_VARIABLES
 from .backend import make_backend
 from .backend.base import Backend
 from .diagnosis import PHASE_RUNTIME, Denial
@@ -64,19 +65,33 @@ class ServeEndpoints:
     health_url: str
     host_credentials_url: str
     host_gateway_url: str
+    # --aws-hostnames: the CA bundle on this machine, which containers mount at BUNDLE_IN_CONTAINER
+    ca_bundle: str | None = None
 
     @property
     def credentials_relative_uri(self) -> str:
         return f"/v2/credentials/{self.credentials_id}"
 
     def container_env(self) -> dict[str, str]:
-        """For a container on ``network``: what ECS would give a task container."""
+        """For a container on ``network``: what ECS would give a task container (with --aws-hostnames,
+        the CA bundle variables instead of ``AWS_ENDPOINT_URL``)."""
+        endpoint = (
+            dict.fromkeys(CA_BUNDLE_VARIABLES, BUNDLE_IN_CONTAINER)
+            if self.ca_bundle
+            else {"AWS_ENDPOINT_URL": f"http://{ENDPOINT_IP}:{GATEWAY_PORT}"}
+        )
         return {
             "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": self.credentials_relative_uri,
-            "AWS_ENDPOINT_URL": f"http://{ENDPOINT_IP}:{GATEWAY_PORT}",
+            **endpoint,
             "AWS_REGION": self.region,
             "AWS_DEFAULT_REGION": self.region,
         }
+
+    def docker_run_options(self) -> list[str]:
+        """What a container also needs for --aws-hostnames, which an env file cannot carry."""
+        if not self.ca_bundle:
+            return []
+        return ["--dns", ENDPOINT_IP, "-v", f"{self.ca_bundle}:{BUNDLE_IN_CONTAINER}:ro"]
 
     def host_env(self) -> dict[str, str]:
         """For a process on the host: the same role through the loopback listeners."""
@@ -90,10 +105,14 @@ class ServeEndpoints:
     def compose_env(self) -> dict[str, str]:
         """Variables ``docker-compose.yml`` interpolates (`ECS_SIM_*`), so compose never needs the
         container variables in its own environment."""
+        hostnames = (
+            {"ECS_SIM_DNS": ENDPOINT_IP, "ECS_SIM_CA_BUNDLE": self.ca_bundle} if self.ca_bundle else {}
+        )
         return {
             "ECS_SIM_NETWORK": self.network,
             "ECS_SIM_CREDENTIALS_URI": self.credentials_relative_uri,
             "ECS_SIM_REGION": self.region,
+            **hostnames,
         }
 
     def command_env(self, base: Mapping[str, str]) -> dict[str, str]:
@@ -159,6 +178,7 @@ class Service:
             health_url=f"http://127.0.0.1:{host_port}/health",
             host_credentials_url=f"http://127.0.0.1:{host_port}/v2/credentials/{self._credentials_id}",
             host_gateway_url=sim.gateway.url,
+            ca_bundle=str(sim.aws_hostnames.certificates.bundle_path) if sim.aws_hostnames else None,
         )
         return self.endpoints
 
@@ -202,10 +222,11 @@ def serving(
     network_name: str = DEFAULT_NETWORK,
     port: int = 0,
     env_file: Path | None = None,
+    aws_hostnames: bool = False,
 ) -> Iterator[Service]:
     """A started ``Service``; on exit (also on errors and Ctrl-C) the credentials, the env file, the
     network with its DNAT rules and every server are removed."""
-    sim = Simulator(world, backend=backend)
+    sim = Simulator(world, backend=backend, aws_hostnames=aws_hostnames)
     sim.owner_id = network_owner(network_name)  # names the task network: set before start creates it
     with sim:
         service = Service(sim, task_role, execution_role)
@@ -241,6 +262,7 @@ def run_service(
     port: int = 0,
     env_file: Path | None = None,
     command: list[str] | None = None,
+    aws_hostnames: bool = False,
 ) -> int:
     """``ecs-sim serve``: serve until Ctrl-C/SIGTERM (returns 0), or while ``command`` runs (returns its
     exit code; 130 when interrupted). Denials are printed with their diagnosis as they happen."""
@@ -257,6 +279,7 @@ def run_service(
         network_name=network_name,
         port=port,
         env_file=env_file,
+        aws_hostnames=aws_hostnames,
     ) as service:
         endpoints = service.endpoints
         assert endpoints is not None
@@ -266,6 +289,12 @@ def run_service(
             highlight=False,
             soft_wrap=True,
         )
+        if endpoints.ca_bundle:
+            err.print(
+                "containers also need: " + " ".join(endpoints.docker_run_options()),
+                highlight=False,
+                soft_wrap=True,
+            )
         for key, value in endpoints.container_env().items():
             out.print(f"{key}={value}", highlight=False, soft_wrap=True)
         out.file.flush()

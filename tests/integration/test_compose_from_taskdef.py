@@ -80,3 +80,21 @@ def test_documented_example_runs_the_derived_project() -> None:
     assert "app read hello from S3" in done.stdout
     assert "sidecar on " in done.stdout
     assert leftovers(network) == []
+
+
+def test_documented_example_with_aws_hostnames() -> None:
+    """The services get no AWS_ENDPOINT_URL: their SDK reaches the gateway at the AWS host names (the
+    name server and CA bundle that serve hands compose)."""
+    done, network = run_example("compose-aws-hostnames")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "app read hello from S3" in done.stdout
+    assert leftovers(network) == []
+
+
+def test_aws_hostnames_give_the_name_server_and_bundle_instead_of_the_endpoint_url() -> None:
+    services = compose_project(load_taskdef(TASK), aws_hostnames=True).document["services"]
+    for service in services.values():
+        assert "AWS_ENDPOINT_URL" not in service["environment"]
+        assert service["environment"]["AWS_CA_BUNDLE"] == "/etc/ecs-sim/aws-ca-bundle.pem"
+        assert service["dns"] == ["${ECS_SIM_DNS:-169.254.170.2}"]
+        assert service["volumes"][0].endswith(":/etc/ecs-sim/aws-ca-bundle.pem:ro")

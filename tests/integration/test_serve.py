@@ -24,6 +24,7 @@ from doc_examples import REPO
 from simulator.cli import main
 from simulator.docker import iptables
 from simulator.errors import EXIT_USAGE
+from simulator.serve import ServeEndpoints
 
 pytestmark = pytest.mark.docker
 
@@ -233,3 +234,25 @@ def test_credentials_rotate_under_the_same_id() -> None:
             aws_session_token=after["Token"],
         )
         assert s3.get_object(Bucket="app-data", Key="hello.txt")["Body"].read() == b"hello from S3"
+
+
+def test_aws_hostnames_endpoints_give_the_bundle_and_name_server_instead_of_the_endpoint_url() -> None:
+    endpoints = ServeEndpoints(
+        network="ecs-sim-serve",
+        subnet="169.254.170.0/24",
+        region="us-east-1",
+        credentials_id="abc",
+        health_url="http://127.0.0.1:1/health",
+        host_credentials_url="http://127.0.0.1:1/v2/credentials/abc",
+        host_gateway_url="http://127.0.0.1:2",
+        ca_bundle="/tmp/ecs-sim-aws-hostnames-x/aws-ca-bundle.pem",
+    )
+    env = endpoints.container_env()
+    assert "AWS_ENDPOINT_URL" not in env and env["AWS_CA_BUNDLE"] == "/etc/ecs-sim/aws-ca-bundle.pem"
+    assert endpoints.compose_env()["ECS_SIM_DNS"] == "169.254.170.2"
+    assert endpoints.docker_run_options() == [
+        "--dns",
+        "169.254.170.2",
+        "-v",
+        "/tmp/ecs-sim-aws-hostnames-x/aws-ca-bundle.pem:/etc/ecs-sim/aws-ca-bundle.pem:ro",
+    ]
