@@ -4,6 +4,8 @@ serves the APIs: the gateway still denies what the world's policies do not allow
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import socket
 import subprocess
@@ -68,13 +70,13 @@ def localstack_python() -> str:
     return done.stdout.strip()
 
 
-@pytest.fixture
-def localstack(localstack_python: str, tmp_path: Path) -> Iterator[str]:
+@contextlib.contextmanager
+def running_localstack(localstack_python: str, directory: Path) -> Iterator[str]:
     """A fresh LocalStack on a free loopback port; its URL."""
     port = free_port()
     process = subprocess.Popen(
         [localstack_python, "-m", "localstack.runtime.main"],
-        cwd=tmp_path,
+        cwd=directory,
         env=os.environ | {"GATEWAY_LISTEN": f"127.0.0.1:{port}"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -85,6 +87,19 @@ def localstack(localstack_python: str, tmp_path: Path) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=60)
+
+
+@pytest.fixture
+def localstack(localstack_python: str, tmp_path: Path) -> Iterator[str]:
+    with running_localstack(localstack_python, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def shared_localstack(localstack_python: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One LocalStack for several scenarios: each seeds its world over what the last one left."""
+    with running_localstack(localstack_python, tmp_path_factory.mktemp("localstack")) as url:
+        yield url
 
 
 def test_documented_localstack_example(localstack_python: str) -> None:
@@ -107,6 +122,24 @@ def test_gateway_still_decides_on_localstack(localstack: str, monkeypatch: pytes
     result.assert_stopped_with("TaskFailedToStart")
     denial = result.assert_denied("secretsmanager:GetSecretValue", phase="execution")
     assert denial.role_arn.endswith("role/ecsTaskExecutionRole")
+
+
+@pytest.mark.parametrize(
+    "name", ["hello-both-roles", "ssm-securestring-cmk", "app-s3-denied", "env-file-no-s3-access"]
+)
+def test_sample_tasks_end_as_expected_on_localstack(shared_localstack: str, name: str) -> None:
+    """Scenarios reading S3, SSM SecureStrings under a customer managed key and env files from S3: the
+    services LocalStack only starts on Python >= 3.13."""
+    folder = CATALOG / name
+    expected = json.loads((folder / "expected.json").read_text())
+    world = load_world(folder / "world.yaml")
+    backend = make_backend("localstack", shared_localstack, region=world.region, account=world.account)
+    with Simulator(world, backend=backend) as sim:
+        result = sim.run_task(folder / "taskdef.json")
+    document = result.to_json()
+    assert result.exit_code == expected["exitCode"], json.dumps(document, indent=2, default=str)
+    denied = {(d["action"], d["phase"]) for d in document["denials"]}
+    assert {(d["action"], d["phase"]) for d in expected["denied"]} <= denied, document["denials"]
 
 
 def test_documented_moto_server_example() -> None:
