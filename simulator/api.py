@@ -358,15 +358,31 @@ class Simulator(StartStop):
         denial = authorizer.authorize(session, facts, [Check(action, resource, context)])
         return denial.message if denial is not None else None
 
+    def decisions_for(
+        self, labels: Mapping[str, tuple[str, Session]]
+    ) -> list[tuple[DecisionRecord, str, str, Session]]:
+        """Every decision recorded for the sessions ``labels`` (label -> (phase, session)), taken: as
+        (record, why, phase, session)."""
+        return [
+            (record, why, phase, session)
+            for label, (phase, session) in labels.items()
+            for record, why in self.take_decisions(label)
+        ]
+
     def denials_for(
         self, labels: Mapping[str, tuple[str, Session]], other: Mapping[str, Principal | None]
     ) -> list[Denial]:
         """Denials recorded for the sessions ``labels`` (label -> (phase, session)); ``other`` maps a phase to
         the principal of the task's other role, for wrong-role detection."""
+        return self.denials_among(self.decisions_for(labels), other)
+
+    def denials_among(
+        self, decisions: list[tuple[DecisionRecord, str, str, Session]], other: Mapping[str, Principal | None]
+    ) -> list[Denial]:
+        """The denied ones of ``decisions`` (from ``decisions_for``), each with its diagnosis."""
         return [
             self.denial_of(record, why, phase, session.principal, other.get(phase))
-            for label, (phase, session) in labels.items()
-            for record, why in self.take_decisions(label)
+            for record, why, phase, session in decisions
             if not record.decision.allowed
         ]
 

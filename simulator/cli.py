@@ -153,6 +153,11 @@ _launch_type_option = click.option(
 @_launch_type_option
 @_backend_options
 @_aws_hostnames_option
+@click.option(
+    "--policies",
+    is_flag=True,
+    help="Also print, per role, the least-privilege policy for what the run used (always in --json).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print only the result document on stdout.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress or container logs.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
@@ -164,6 +169,7 @@ def run(
     backend: str | None,
     endpoint_url: str | None,
     aws_hostnames: bool,
+    policies: bool,
     as_json: bool,
     quiet: bool,
     debug: bool,
@@ -171,7 +177,7 @@ def run(
     """Run TASKDEF (a task definition JSON file, or a sample task folder) end to end."""
     from .api import Simulator
     from .backend import make_backend
-    from .report import ProgressPrinter, print_result
+    from .report import ProgressPrinter, print_policies, print_result
     from .taskdef import apply_overrides, load_taskdef
     from .world import load_world, world_from_dict
 
@@ -205,6 +211,8 @@ def run(
         _print_document(result.to_json())
     else:
         print_result(out, result)
+        if policies:
+            print_policies(out, result)
     sys.exit(EXIT_INTERRUPTED if result.interrupted else result.exit_code)
 
 

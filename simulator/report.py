@@ -89,6 +89,14 @@ def print_result(console: Console, result: TaskResult) -> None:
         print_denial(console, denial)
 
 
+def print_policies(console: Console, result: TaskResult) -> None:
+    """Per role, the least-privilege policy for what this run asked of it (``run --policies``)."""
+    for role_arn, policy in result.least_privilege_policies().items():
+        console.print(f"[bold cyan]least privilege for {escape(role_arn)}[/] (what this run used):")
+        # unwrapped, so that it pastes as JSON
+        console.print(escape(json.dumps(policy, indent=2)), soft_wrap=True, highlight=False)
+
+
 def print_denial(console: Console, denial: Denial) -> None:
     blocked = f" ({denial.decision.blocked_by.value} policy)" if denial.decision.blocked_by else ""
     body = [

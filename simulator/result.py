@@ -9,6 +9,7 @@ from .diagnosis import Denial
 from .ecs.task_record import TaskRecord
 from .errors import EXIT_CONTAINER_FAILED, EXIT_OK, EXIT_TASK_FAILED_TO_START
 from .timeline import Timeline
+from .used_permissions import UsedPermission, least_privilege_policies
 
 
 @dataclass(repr=False)
@@ -18,6 +19,8 @@ class TaskResult:
     task: TaskRecord
     timeline: Timeline
     denials: list[Denial] = field(default_factory=list)
+    # every action on every resource the task's roles were asked for (allowed or not), see used_permissions
+    permissions: list[UsedPermission] = field(default_factory=list)
     container_logs: dict[str, list[str]] = field(default_factory=dict)
     failed_to_start: bool = False
     interrupted: bool = False
@@ -112,12 +115,19 @@ class TaskResult:
             f"exit_code={self.exit_code} denied: {denied}>"
         )
 
+    def least_privilege_policies(self) -> dict[str, dict[str, Any]]:
+        """Role ARN -> the identity policy allowing exactly what this run asked of that role (the
+        execution role at task start, the task role at runtime), denied uses included."""
+        return least_privilege_policies(self.permissions)
+
     # --- documents ----------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
         document: dict[str, Any] = {
             "task": self.task.to_json(),
             "denials": [d.to_json() for d in self.denials],
             "timeline": self.timeline.to_json(),
+            "permissions": [p.to_json() for p in self.permissions],
+            "leastPrivilegePolicies": self.least_privilege_policies(),
         }
         if self.run_task_error:
             document["runTaskError"] = self.run_task_error

@@ -41,6 +41,7 @@ from .sessions import Session
 from .taskdef import TaskDefinition
 from .taskdef.rules import task_cpu_units, task_memory_mib
 from .timeline import Timeline
+from .used_permissions import used_permissions
 
 if TYPE_CHECKING:
     from .api import Simulator
@@ -444,7 +445,15 @@ class TaskRun:
             PHASE_RUNTIME: sim.role_principal(self.execution_role_arn, self.task_id),
         }
         with contextlib.suppress(Exception):
-            self.result.denials = sim.denials_for(labels, other)
+            decisions = sim.decisions_for(labels)
+            self.result.denials = sim.denials_among(decisions, other)
+            self.result.permissions = used_permissions(
+                (
+                    (record, phase, session.principal.role_arn or session.principal.arn)
+                    for record, _, phase, session in decisions
+                ),
+                self.task_id,
+            )
         for session in (self._execution_session, self._task_session):
             if session:
                 sim.sessions.revoke(session.access_key_id)
