@@ -212,7 +212,7 @@ def run(
     else:
         print_result(out, result)
         if policies:
-            print_policies(out, result)
+            print_policies(out, result.least_privilege_policies(), "what this run used")
     sys.exit(EXIT_INTERRUPTED if result.interrupted else result.exit_code)
 
 
@@ -368,6 +368,11 @@ def simulate(request: str, as_json: bool, debug: bool) -> None:
 @click.option("--port", type=int, default=0, help="Loopback port for host processes and /health (0: any).")
 @_aws_hostnames_option
 @click.option(
+    "--policies",
+    is_flag=True,
+    help="At exit, print the least-privilege policy for what the containers asked of the task role.",
+)
+@click.option(
     "--env-file",
     type=click.Path(dir_okay=False),
     help="Write the container variables here once ready (removed at shutdown).",
@@ -383,6 +388,7 @@ def serve(
     network_name: str,
     port: int,
     aws_hostnames: bool,
+    policies: bool,
     env_file: str | None,
     debug: bool,
     command: tuple[str, ...],
@@ -409,6 +415,7 @@ def serve(
             env_file=Path(env_file) if env_file else None,
             command=list(command),
             aws_hostnames=aws_hostnames,
+            policies=policies,
         )
     except EcsSimError as error:
         _fail(error, debug)

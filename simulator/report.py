@@ -4,6 +4,7 @@ diagnosis of every denial."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Console
@@ -89,10 +90,11 @@ def print_result(console: Console, result: TaskResult) -> None:
         print_denial(console, denial)
 
 
-def print_policies(console: Console, result: TaskResult) -> None:
-    """Per role, the least-privilege policy for what this run asked of it (``run --policies``)."""
-    for role_arn, policy in result.least_privilege_policies().items():
-        console.print(f"[bold cyan]least privilege for {escape(role_arn)}[/] (what this run used):")
+def print_policies(console: Console, policies: Mapping[str, Mapping[str, Any]], what: str) -> None:
+    """Per role ARN, its least-privilege policy (``run --policies``, ``serve --policies``); ``what``: whose
+    use it covers."""
+    for role_arn, policy in policies.items():
+        console.print(f"[bold cyan]least privilege for {escape(role_arn)}[/] ({what}):")
         # unwrapped, so that it pastes as JSON
         console.print(escape(json.dumps(policy, indent=2)), soft_wrap=True, highlight=False)
 

@@ -24,6 +24,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -40,6 +41,7 @@ from .errors import InputError
 from .iam.model import Principal
 from .sessions import Session
 from .task_runner import role_arn_for
+from .used_permissions import UsedPermission, least_privilege_policies, used_permissions
 from .world import World, load_world
 
 DEFAULT_NETWORK = NETWORK_PREFIX + "serve"
@@ -149,6 +151,7 @@ class Service:
         self._session: Session | None = None
         self._credentials_id: str | None = None
         self.endpoints: ServeEndpoints | None = None
+        self._used: set[UsedPermission] = set()  # what the task role was asked for so far
 
     def start(self, port: int = 0) -> ServeEndpoints:
         """Check the roles as RunTask does, assume the task role, serve its credentials; ``port`` is the
@@ -188,7 +191,16 @@ class Service:
         if self._session is None:
             return []
         other: Principal | None = self.sim.role_principal(self.execution_role_arn, SESSION_NAME)
-        return self.sim.denials_for({_LABEL: (PHASE_RUNTIME, self._session)}, {PHASE_RUNTIME: other})
+        decisions = self.sim.decisions_for({_LABEL: (PHASE_RUNTIME, self._session)})
+        self._used.update(
+            used_permissions((record, PHASE_RUNTIME, self.task_role_arn) for record, *_ in decisions)
+        )
+        return self.sim.denials_among(decisions, {PHASE_RUNTIME: other})
+
+    def least_privilege_policy(self) -> dict[str, Any] | None:
+        """The policy allowing exactly what the containers asked of the task role so far (after
+        ``new_denials`` has taken the latest decisions); None before any call."""
+        return least_privilege_policies(self._used).get(self.task_role_arn)
 
     def refresh_if_due(self, now: datetime | None = None) -> bool:
         """Rotate the credentials under the same id when they expire within ``REFRESH_BEFORE``."""
@@ -263,10 +275,11 @@ def run_service(
     env_file: Path | None = None,
     command: list[str] | None = None,
     aws_hostnames: bool = False,
+    policies: bool = False,
 ) -> int:
     """``ecs-sim serve``: serve until Ctrl-C/SIGTERM (returns 0), or while ``command`` runs (returns its
     exit code; 130 when interrupted). Denials are printed with their diagnosis as they happen."""
-    from .report import print_denial
+    from .report import print_denial, print_policies
 
     the_world = load_world(world)
     network_owner(network_name)  # a bad name must fail before anything is started
@@ -315,6 +328,9 @@ def run_service(
         finally:
             for denial in service.new_denials():
                 print_denial(err, denial)
+            policy = service.least_privilege_policy() if policies else None
+            if policy is not None:
+                print_policies(err, {service.task_role_arn: policy}, "what the containers used")
     assert child is not None
     return child.returncode
 

@@ -256,3 +256,35 @@ def test_aws_hostnames_endpoints_give_the_bundle_and_name_server_instead_of_the_
         "-v",
         "/tmp/ecs-sim-aws-hostnames-x/aws-ca-bundle.pem:/etc/ecs-sim/aws-ca-bundle.pem:ro",
     ]
+
+
+def test_policies_at_exit_cover_what_the_command_used() -> None:
+    network = network_name()
+    serve = [
+        *ECS_SIM,
+        "serve",
+        "--world",
+        str(WORLD),
+        "--network-name",
+        network,
+        "--task-role",
+        "app-task-role",
+    ]
+    done = subprocess.run(
+        [*serve, "--policies", "--", sys.executable, "-c", READ_OBJECT],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr
+    _, found, policy = done.stderr.partition(
+        "least privilege for arn:aws:iam::111122223333:role/app-task-role"
+    )
+    assert found, done.stderr
+    assert json.loads(policy[policy.index("{") :]) == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::app-data/hello.txt"}
+        ],
+    }, done.stderr
+    assert leftovers(network) == []
