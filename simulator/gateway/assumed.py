@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from xml.etree import ElementTree
 
 from ..iam import principal_from_arn
 from ..iam.policy import Policy
 from ..sessions import Session
+from .parsing import xml_texts
 
 
 def session_from_assume_role(
@@ -21,11 +21,7 @@ def session_from_assume_role(
 ) -> Session | None:
     """The session in an ``AssumeRole`` XML response, narrowed by ``session_policy``; None when the
     response holds none."""
-    try:
-        root = ElementTree.fromstring(body)
-    except ElementTree.ParseError:
-        return None
-    values = {element.tag.rpartition("}")[2]: (element.text or "") for element in root.iter()}
+    values = xml_texts(body)
     needed = ("AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration", "Arn")
     if not all(values.get(name) for name in needed):
         return None

@@ -42,14 +42,43 @@ class LookupCache:
             self._answers.clear()
 
 
+class UploadKeys:
+    """The KMS key of each multipart upload created through the gateway whose request chose its
+    encryption (None: not under a customer managed key): S3 has no API that tells it later. An upload
+    not listed is under the bucket's default encryption. Bounded: the oldest are forgotten first (their
+    parts are then judged by the bucket's default key)."""
+
+    _LIMIT = 10_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._keys: dict[str, str | None] = {}
+
+    def remember(self, upload_id: str, key_arn: str | None) -> None:
+        with self._lock:
+            if len(self._keys) >= self._LIMIT:
+                del self._keys[next(iter(self._keys))]
+            self._keys[upload_id] = key_arn
+
+    def get(self, upload_id: str) -> tuple[bool, str | None]:
+        with self._lock:
+            return (True, self._keys[upload_id]) if upload_id in self._keys else (False, None)
+
+
 class BackendLookups:
     """``resources.Lookups`` for one request, answered by the backend as ``session``."""
 
-    def __init__(self, upstream: Transport, cache: LookupCache, session: Session, region: str) -> None:
+    def __init__(
+        self, upstream: Transport, cache: LookupCache, session: Session, region: str, uploads: UploadKeys
+    ) -> None:
         self._upstream = upstream
         self._cache = cache
         self._session = session
         self._region = region
+        self._uploads = uploads
+
+    def upload_key(self, upload_id: str) -> tuple[bool, str | None]:
+        return self._uploads.get(upload_id)
 
     def secret_arn(self, secret_id: str) -> str | None:
         found = self._ask("secretsmanager", "DescribeSecret", {"SecretId": secret_id})

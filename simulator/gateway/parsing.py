@@ -219,6 +219,16 @@ def _xml_children(element: ElementTree.Element) -> dict[str, Any]:
     return out
 
 
+def xml_texts(body: bytes) -> dict[str, str]:
+    """The text of every element of a backend's XML response by its local name (a later element of the
+    same name wins); empty when ``body`` is no XML."""
+    try:
+        root = ElementTree.fromstring(body)
+    except ElementTree.ParseError:
+        return {}
+    return {element.tag.rpartition("}")[2]: (element.text or "") for element in root.iter()}
+
+
 def s3_virtual_host_bucket(host: str) -> str | None:
     """The bucket of a virtual-host-style S3 request (``BUCKET.s3.amazonaws.com``), else None."""
     found = _S3_VIRTUAL_HOST.match(host)

@@ -67,6 +67,10 @@ class Lookups(Protocol):
 
     def key_of_ciphertext(self, ciphertext_b64: str) -> str | None: ...
 
+    def upload_key(self, upload_id: str) -> tuple[bool, str | None]:
+        """(whether the multipart upload is known, its customer managed KMS key or None)."""
+        ...
+
 
 Mapper = Callable[[ParsedRequest, Place, Lookups], list[Check]]
 
@@ -341,7 +345,8 @@ def _secretsmanager(parsed: ParsedRequest, place: Place, lookups: Lookups) -> li
 # --- KMS -----------------------------------------------------------------------------------------------
 
 
-def _key_arn(place: Place, lookups: Lookups, key_id: str) -> str:
+def key_arn_of(place: Place, lookups: Lookups, key_id: str) -> str:
+    """The ARN of the KMS key ``key_id`` names (key id, key ARN, alias name or alias ARN)."""
     if key_id.startswith("alias/") or ":alias/" in key_id:
         return lookups.key_arn(key_id) or (
             key_id
@@ -372,10 +377,10 @@ def _kms(parsed: ParsedRequest, place: Place, lookups: Lookups) -> list[Check]:
         target = params.get("TargetKeyId")
         checks = [Check(action, alias, context)]
         if isinstance(target, str):
-            checks.append(Check(action, _key_arn(place, lookups, target), context))
+            checks.append(Check(action, key_arn_of(place, lookups, target), context))
         return checks
     if isinstance(key_id, str):
-        return [Check(action, _key_arn(place, lookups, key_id), context)]
+        return [Check(action, key_arn_of(place, lookups, key_id), context)]
     if parsed.operation_name == "Decrypt" and isinstance(params.get("CiphertextBlob"), str):
         found = lookups.key_of_ciphertext(params["CiphertextBlob"])
         return [Check(action, found or ANY, context)]
@@ -443,6 +448,9 @@ def _is_object_arn(arn: str) -> bool:
 _OBJECT_READS = frozenset({"s3:getobject", "s3:getobjectversion"})
 # Writes whose request chooses the encryption (its SSE headers, else the bucket's default encryption).
 _ENCRYPTING_WRITES = frozenset({"PutObject", "CopyObject", "CreateMultipartUpload"})
+# Parts of a multipart upload: S3 decrypts the upload's data key with the caller's kms:Decrypt to
+# encrypt each part (AWS knowledge center, "s3-large-file-encryption-kms-key").
+_PART_UPLOADS = frozenset({"UploadPart", "UploadPartCopy"})
 _SSE = "s3:x-amz-server-side-encryption"
 _SSE_KEY = "s3:x-amz-server-side-encryption-aws-kms-key-id"
 
@@ -453,16 +461,18 @@ def _object_check(
     object_arn: str,
     context: Mapping[str, ContextValue],
     named_key_arn: str | None = None,
+    upload: tuple[bool, str | None] | None = None,
 ) -> Check:
     """An object is governed by its bucket's policy (``arn:aws:s3:::BUCKET/KEY`` -> ``arn:aws:s3:::BUCKET``).
-    ``named_key_arn``: the customer managed KMS key the request's SSE headers name."""
+    ``named_key_arn``: the customer managed KMS key the request's SSE headers name; ``upload``: for a part
+    of a multipart upload, ``Lookups.upload_key``'s answer."""
     bucket_arn = object_arn.split("/", 1)[0]
     return Check(
         action,
         object_arn,
         context,
         policy_arn=bucket_arn,
-        kms=_object_kms(action, operation, object_arn, context, named_key_arn),
+        kms=_object_kms(action, operation, object_arn, context, named_key_arn, upload),
     )
 
 
@@ -472,15 +482,22 @@ def _object_kms(
     object_arn: str,
     context: Mapping[str, ContextValue],
     named_key_arn: str | None,
+    upload: tuple[bool, str | None] | None = None,
 ) -> KmsUse | None:
-    """What S3 asks KMS for an object operation: kms:Decrypt to read an SSE-KMS object; kms:GenerateDataKey
-    to write one, under the key the request names, or without SSE headers under the bucket's default
-    key. SSE-S3, and SSE-KMS under the AWS managed key aws/s3 (no key id), need nothing."""
+    """What S3 asks KMS for an object operation: kms:Decrypt to read an SSE-KMS object, and to add a part to
+    a multipart upload under the upload's key; kms:GenerateDataKey to write one, under the key the
+    request names, or without SSE headers under the bucket's default key. SSE-S3, and SSE-KMS under the
+    AWS managed key aws/s3 (no key id), need nothing."""
     if action.lower() in _OBJECT_READS:
         return _decrypting(object_arn)
+    bucket_arn = object_arn.split("/", 1)[0]
+    if operation in _PART_UPLOADS:
+        known, upload_key = upload or (False, None)
+        if known and upload_key is None:  # an upload under SSE-S3 or aws/s3
+            return None
+        return KmsUse("kms:Decrypt", bucket_arn, upload_key)  # an unknown upload: the bucket's default key
     if operation not in _ENCRYPTING_WRITES:
         return None
-    bucket_arn = object_arn.split("/", 1)[0]
     sse = context.get(_SSE)
     if sse is None:
         return KmsUse("kms:GenerateDataKey", bucket_arn)
@@ -530,11 +547,14 @@ def _s3(parsed: ParsedRequest, place: Place, lookups: Lookups) -> list[Check]:
         return [Check(_action(parsed), bucket_arn, context)]
     key_id = context.get(_SSE_KEY)
     named_key = (
-        _key_arn(place, lookups, key_id)
+        key_arn_of(place, lookups, key_id)
         if isinstance(key_id, str) and not is_aws_managed_key(key_id)
         else None
     )
-    checks = [_object_check(_action(parsed), operation, _object_arn(place, bucket, key), context, named_key)]
+    upload_id = params.get("UploadId")
+    upload = lookups.upload_key(upload_id) if isinstance(upload_id, str) else None
+    object_arn = _object_arn(place, bucket, key)
+    checks = [_object_check(_action(parsed), operation, object_arn, context, named_key, upload)]
     source = params.get("CopySource")
     if isinstance(source, str):
         checks.append(_copy_source_check(place, source))

@@ -22,16 +22,16 @@ from botocore.exceptions import ClientError
 from ..errors import EnvironmentProblem
 from ..iam.model import PolicyKind
 from ..iam.policy import MalformedPolicyDocument, Policy, combine_policies, parse_policy
-from ..policy_source import PolicySource, is_read_operation
+from ..policy_source import PolicySource, is_aws_managed_key, is_read_operation
 from ..sessions import Session, SessionRegistry
 from .assumed import session_from_assume_role
 from .authorizer import UNSENT_CLIENT_IP, Authorizer, DecisionRecord, RequestFacts
 from .catalog import catalog
 from .errors import ErrorResponse, ErrorStyle, Family, GatewayError, Problem, render, style_for
 from .http1 import BodyTooLarge, MalformedMessage, header_dict, read_body, read_header_pairs
-from .lookups import BackendLookups, LookupCache
-from .parsing import IncomingRequest, ParsedRequest, is_query_compatible, parse_request
-from .resources import Place, check_on, checks_for, decrypted_in_response, iam_prefix
+from .lookups import BackendLookups, LookupCache, UploadKeys
+from .parsing import IncomingRequest, ParsedRequest, is_query_compatible, parse_request, xml_texts
+from .resources import Place, check_on, checks_for, decrypted_in_response, iam_prefix, key_arn_of
 from .sigv4 import Credential, read_credential, verify
 from .upstream import HOP_BY_HOP, Transport
 
@@ -69,6 +69,7 @@ class Gateway:
         self._upstream = upstream
         self._authorizer = Authorizer(policies, on_decision)
         self._lookup_cache = LookupCache()
+        self._uploads = UploadKeys()
         self._servers: list[ThreadingHTTPServer] = []
         self._threads: list[threading.Thread] = []
         self._port = 0
@@ -181,6 +182,10 @@ class Gateway:
                     return _error(style, Problem.ACCESS_DENIED, denial, head)
             if assumes_role and response[0] == 200:
                 self._register_assumed(session, parsed, response[2], session_policy)
+            if (parsed.service_name, parsed.operation_name) == ("s3", "CreateMultipartUpload") and response[
+                0
+            ] == 200:
+                self._remember_upload(session, parsed, credential.region or self.region, response[2])
             if not is_read_operation(parsed.operation_name):
                 self._lookup_cache.clear()
                 self._policies.invalidate()
@@ -226,7 +231,7 @@ class Gateway:
     def _decide(
         self, session: Session, parsed: ParsedRequest, region: str, client_ip: str, style: ErrorStyle
     ) -> str | None:
-        lookups = BackendLookups(self._upstream, self._lookup_cache, session, region)
+        lookups = BackendLookups(self._upstream, self._lookup_cache, session, region, self._uploads)
         checks = checks_for(parsed, Place(region, session.principal.account), lookups)
         denial = self._authorizer.authorize(session, _facts(parsed, region, client_ip, style), checks)
         return denial.message if denial is not None else None
@@ -272,6 +277,19 @@ class Gateway:
                 Problem.INVALID_PARAMETERS, str(err.response["Error"].get("Message"))
             ) from None
         return combine_policies(policies, name="session policies") if policies else None
+
+    def _remember_upload(self, session: Session, parsed: ParsedRequest, region: str, body: bytes) -> None:
+        """The key of a new multipart upload, which its parts are encrypted under: the customer managed
+        key its request names, none for SSE-S3 or aws/s3; unnamed, the bucket's default (not recorded)."""
+        upload_id = xml_texts(body).get("UploadId")
+        if not upload_id or "ServerSideEncryption" not in parsed.params:
+            return
+        key_id = parsed.params.get("SSEKMSKeyId")
+        key_arn = None
+        if isinstance(key_id, str) and not is_aws_managed_key(key_id):
+            lookups = BackendLookups(self._upstream, self._lookup_cache, session, region, self._uploads)
+            key_arn = key_arn_of(Place(region, session.principal.account), lookups, key_id)
+        self._uploads.remember(upload_id, key_arn)
 
     def _register_assumed(
         self, caller: Session, parsed: ParsedRequest, body: bytes, session_policy: Policy | None

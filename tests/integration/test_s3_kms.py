@@ -61,6 +61,13 @@ WORLD = {
             _allow("s3:PutObject"),
             _allow("kms:GenerateDataKey", Condition={"StringEquals": {"kms:ViaService": VIA_S3}}),
         ),
+        # a multipart upload's parts also need kms:Decrypt of the upload's key
+        "uploader": _role(
+            _allow("s3:PutObject"),
+            _allow(
+                ["kms:GenerateDataKey", "kms:Decrypt"], Condition={"StringEquals": {"kms:ViaService": VIA_S3}}
+            ),
+        ),
     },
     "kms_keys": {
         "iam-key": {"alias": "alias/iam"},  # the default key policy: the account's IAM policies decide
@@ -211,6 +218,36 @@ def test_writing_under_a_cmk_needs_kms_generate_data_key(sim: Simulator) -> None
         "AccessDenied",
         True,
     )
+
+
+def _upload_in_parts(s3: Any, bucket: str, key: str, **encryption: Any) -> None:
+    upload = s3.create_multipart_upload(Bucket=bucket, Key=key, **encryption)["UploadId"]
+    part = s3.upload_part(Bucket=bucket, Key=key, UploadId=upload, PartNumber=1, Body=b"Y=2\n")
+    s3.complete_multipart_upload(
+        Bucket=bucket,
+        Key=key,
+        UploadId=upload,
+        MultipartUpload={"Parts": [{"ETag": part["ETag"], "PartNumber": 1}]},
+    )
+
+
+def test_a_multipart_upload_under_a_cmk_needs_kms_decrypt_for_its_parts(sim: Simulator) -> None:
+    iam_key = sim.world.key_arn("iam-key")
+    writer, uploader = s3_of(sim, "writer"), s3_of(sim, "uploader")
+    # The writer may start one (kms:GenerateDataKey) but not add a part: S3 decrypts the upload's data key.
+    for bucket, encryption in (
+        ("iam-config", {}),  # under the bucket's default key
+        ("plain", {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": "alias/iam"}),  # under the key it names
+    ):
+        upload = writer.create_multipart_upload(Bucket=bucket, Key="big.env", **encryption)["UploadId"]
+        code, message = refusal(
+            writer.upload_part, Bucket=bucket, Key="big.env", UploadId=upload, PartNumber=1, Body=b"Y=2\n"
+        )
+        assert code == "AccessDenied", bucket
+        assert message.startswith(kms_denial("writer", "kms:Decrypt", iam_key)), message
+        _upload_in_parts(uploader, bucket, "big.env", **encryption)
+    # an SSE-S3 upload in a bucket whose default is a CMK: no KMS use at all
+    _upload_in_parts(s3_of(sim, "s3-only"), "iam-config", "sse-s3-big.env", ServerSideEncryption="AES256")
 
 
 def test_a_write_drops_the_objects_cached_key(sim: Simulator) -> None:

@@ -27,6 +27,9 @@ class FakeLookups:
     def key_of_ciphertext(self, ciphertext_b64: str) -> str | None:
         return KEY_ARN
 
+    def upload_key(self, upload_id: str) -> tuple[bool, str | None]:
+        return {"under-app": (True, KEY_ARN), "under-sse-s3": (True, None)}.get(upload_id, (False, None))
+
 
 def checks(service: str, method: str, **params):
     parsed = parse_request(capture(service, method, **params), service)
@@ -309,7 +312,14 @@ DEFAULT_KEY = KmsUse("kms:GenerateDataKey", BKT)  # the bucket's default key, if
             [KmsUse("kms:GenerateDataKey", BKT, KEY_ARN)],
         ),
         ("create_multipart_upload", {}, [DEFAULT_KEY]),
-        ("upload_part", {"UploadId": "u", "PartNumber": 1, "Body": b"1"}, [None]),
+        # a part: S3 decrypts the upload's data key with the caller's kms:Decrypt
+        ("upload_part", {"UploadId": "unknown", "PartNumber": 1, "Body": b"1"}, [KmsUse("kms:Decrypt", BKT)]),
+        (
+            "upload_part",
+            {"UploadId": "under-app", "PartNumber": 1, "Body": b"1"},
+            [KmsUse("kms:Decrypt", BKT, KEY_ARN)],
+        ),
+        ("upload_part", {"UploadId": "under-sse-s3", "PartNumber": 1, "Body": b"1"}, [None]),
         (
             "copy_object",
             {"CopySource": "src/a.env"},
