@@ -20,7 +20,7 @@ import statistics
 import time
 
 from simulator import Simulator
-from simulator.aws_hostnames import AwsHostnames
+from simulator.aws_hostnames.hostnames import AwsHostnames
 
 ROLE_POLICY = {
     "Version": "2012-10-17",

@@ -15,14 +15,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import docker
 import requests
 from docker.errors import APIError, DockerException, NotFound
 
-from .aws_hostnames import AwsHostnames
 from .backend import make_backend
 from .backend.base import Backend
 from .diagnosis import PHASE_EXECUTION, PHASE_RUNTIME, WHY_RUNTIME, Denial, diagnose
@@ -62,6 +61,9 @@ from .startstop import StartStop
 from .task_runner import TaskRun
 from .taskdef import TaskDefinition, apply_overrides, load_taskdef
 from .world import BackendPolicyStore, SeededWorld, World, load_world, seed, world_from_dict
+
+if TYPE_CHECKING:
+    from .aws_hostnames.hostnames import AwsHostnames
 
 SESSION_SECONDS = 6 * 3600  # what ECS gives task and execution role sessions
 # How long stop() waits for each still running task: the longest stopTimeout ECS allows, plus slack.
@@ -171,6 +173,8 @@ class Simulator(StartStop):
         self.driver = ContainerDriver(client)
         self.network = self._docker_stack.enter_context(TaskNetwork.create(client, self.owner_id))
         if self._with_aws_hostnames:
+            from .aws_hostnames.hostnames import AwsHostnames  # cryptography: only when asked for
+
             self.aws_hostnames = AwsHostnames(ENDPOINT_IP)
             self._docker_stack.callback(self.aws_hostnames.close)
         self.sandboxes = SandboxPool(

@@ -9,17 +9,19 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from docker.types import Mount, Ulimit
 
-from ..aws_hostnames import AwsHostnames
 from ..docker.containers import ContainerSpec, HealthCheckSpec
 from ..docker.network import ENDPOINT_IP, GATEWAY_PORT
 from ..docker.sandboxes import SLEEP_FOREVER
 from ..ecs.failures import LaunchType
 from .firelens import ROUTER_IMAGE, FireLens, uses_firelens
 from .task_start.units import ContainerInputs
+
+if TYPE_CHECKING:
+    from ..aws_hostnames.hostnames import AwsHostnames
 
 DEFAULT_STOP_TIMEOUT = 30  # ECS_CONTAINER_STOP_TIMEOUT default
 MAX_FARGATE_STOP_TIMEOUT = 120  # Fargate caps stopTimeout at 120 s

@@ -11,7 +11,7 @@ from pathlib import Path
 import certifi
 import pytest
 
-from simulator.aws_hostnames import AwsHostnames
+from simulator.aws_hostnames.hostnames import AwsHostnames
 
 
 @pytest.fixture(scope="module")
