@@ -16,6 +16,51 @@ def aws_managed_policies() -> dict[str, dict[str, Any]]:
     return json.loads(aws_managed_policies_data)
 
 
+# What the key policy of an AWS managed key (alias/aws/SERVICE) lets principals do through the service.
+_THROUGH_THE_SERVICE = [
+    "kms:Encrypt",
+    "kms:Decrypt",
+    "kms:ReEncrypt*",
+    "kms:GenerateDataKey*",
+    "kms:CreateGrant",
+    "kms:DescribeKey",
+]
+
+
+def aws_managed_key_policy(alias: str, region: str, account: str, partition: str = "aws") -> dict[str, Any]:
+    """The key policy AWS gives the AWS managed key ``alias`` (``alias/aws/ssm``...): every principal of
+    the account may use it through that service (and only so), the account may read its metadata; no
+    identity policy can grant more, as the policy does not delegate to the account."""
+    service = alias.removeprefix("alias/aws/")
+    return {
+        "Version": "2012-10-17",
+        "Id": f"auto-{service}",
+        "Statement": [
+            {
+                "Sid": f"Allow access through {service} for all principals in the account that are authorized "
+                f"to use {service}",
+                "Effect": "Allow",
+                "Principal": {"AWS": "*"},
+                "Action": _THROUGH_THE_SERVICE,
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {
+                        "kms:CallerAccount": account,
+                        "kms:ViaService": f"{service}.{region}.amazonaws.com",
+                    }
+                },
+            },
+            {
+                "Sid": "Allow direct access to key metadata to the account",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
+                "Action": ["kms:Describe*", "kms:Get*", "kms:List*", "kms:RevokeGrant"],
+                "Resource": "*",
+            },
+        ],
+    }
+
+
 def aws_managed_names() -> list[str]:
     return list(aws_managed_policies())
 

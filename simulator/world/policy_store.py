@@ -22,6 +22,7 @@ from ..backend.base import Backend
 from ..iam.model import PolicyKind, PolicySet, Principal, PrincipalType
 from ..iam.policy import Policy, parse_policy
 from ..policy_source import ResourceInfo, is_aws_managed_key
+from .aws_managed import aws_managed_key_policy
 from .converge import error_code
 from .model import World
 
@@ -276,7 +277,15 @@ class BackendPolicyStore:
         kms = self._client("kms", region)
         meta = kms.describe_key(KeyId=arn)["KeyMetadata"]
         key_arn = meta["Arn"]
-        policy = kms.get_key_policy(KeyId=meta["KeyId"], PolicyName="default")["Policy"]
+        aliases = [a["AliasName"] for a in kms.list_aliases(KeyId=meta["KeyId"]).get("Aliases", [])]
+        managed = next((a for a in aliases if a.startswith("alias/aws/")), None)
+        # moto gives an AWS managed key (alias/aws/ssm...) an ordinary default policy: AWS's own instead
+        _, partition, _, key_region, account, _ = key_arn.split(":", 5)
+        policy = (
+            aws_managed_key_policy(managed, key_region, account, partition)
+            if managed
+            else kms.get_key_policy(KeyId=meta["KeyId"], PolicyName="default")["Policy"]
+        )
         tags = kms.list_resource_tags(KeyId=meta["KeyId"]).get("Tags", [])
         return ResourceInfo(
             arn=key_arn,
