@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
-from .aws_hostnames import BUNDLE_IN_CONTAINER, CA_BUNDLE_VARIABLES
-from .docker.network import ENDPOINT_IP, GATEWAY_PORT
+from .aws_hostnames import BUNDLE_IN_CONTAINER, gateway_environment
+from .docker.network import ENDPOINT_IP
 from .taskdef import TaskDefinition
 
 NETWORK_KEY = "ecs-sim"
@@ -110,11 +110,7 @@ def compose_project(definition: TaskDefinition, *, aws_hostnames: bool = False) 
     task container gets (credentials URI only when the task has a task role); ``aws_hostnames``: the
     name server and CA bundle of `ecs-sim serve --aws-hostnames` instead of ``AWS_ENDPOINT_URL``."""
     raw = definition.raw
-    runtime_env = (
-        dict.fromkeys(CA_BUNDLE_VARIABLES, BUNDLE_IN_CONTAINER)
-        if aws_hostnames
-        else {"AWS_ENDPOINT_URL": f"http://{ENDPOINT_IP}:{GATEWAY_PORT}"}
-    )
+    runtime_env = gateway_environment(aws_hostnames)
     runtime_env |= {
         "AWS_REGION": "${ECS_SIM_REGION:-us-east-1}",
         "AWS_DEFAULT_REGION": "${ECS_SIM_REGION:-us-east-1}",

@@ -30,11 +30,11 @@ from rich.console import Console
 from rich.markup import escape
 
 from .api import Simulator
-from .aws_hostnames import BUNDLE_IN_CONTAINER, CA_BUNDLE_VARIABLES
+from .aws_hostnames import BUNDLE_IN_CONTAINER, gateway_environment
 from .backend import make_backend
 from .backend.base import Backend
 from .diagnosis import PHASE_RUNTIME, Denial
-from .docker.network import ENDPOINT_IP, GATEWAY_PORT, NETWORK_PREFIX
+from .docker.network import ENDPOINT_IP, NETWORK_PREFIX
 from .ecs.trust import ecs_can_assume, unable_to_assume_message
 from .endpoints.credentials import TaskCredentials
 from .errors import InputError
@@ -77,14 +77,9 @@ class ServeEndpoints:
     def container_env(self) -> dict[str, str]:
         """For a container on ``network``: what ECS would give a task container (with --aws-hostnames,
         the CA bundle variables instead of ``AWS_ENDPOINT_URL``)."""
-        endpoint = (
-            dict.fromkeys(CA_BUNDLE_VARIABLES, BUNDLE_IN_CONTAINER)
-            if self.ca_bundle
-            else {"AWS_ENDPOINT_URL": f"http://{ENDPOINT_IP}:{GATEWAY_PORT}"}
-        )
         return {
             "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": self.credentials_relative_uri,
-            **endpoint,
+            **gateway_environment(self.ca_bundle is not None),
             "AWS_REGION": self.region,
             "AWS_DEFAULT_REGION": self.region,
         }

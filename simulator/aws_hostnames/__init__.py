@@ -9,9 +9,10 @@ it reaches AWS. ``hostnames.AwsHostnames`` runs it (imported only when asked for
 
 from __future__ import annotations
 
+from ..docker.network import ENDPOINT_IP, GATEWAY_PORT
 from .names import is_aws_name
 
-__all__ = ["BUNDLE_IN_CONTAINER", "CA_BUNDLE_VARIABLES", "is_aws_name"]
+__all__ = ["BUNDLE_IN_CONTAINER", "CA_BUNDLE_VARIABLES", "gateway_environment", "is_aws_name"]
 
 BUNDLE_IN_CONTAINER = "/etc/ecs-sim/aws-ca-bundle.pem"
 # Where each runtime looks for extra trusted CAs: botocore and the AWS CLI, OpenSSL-based clients
@@ -24,3 +25,11 @@ CA_BUNDLE_VARIABLES = (
     "CURL_CA_BUNDLE",
     "NODE_EXTRA_CA_CERTS",
 )
+
+
+def gateway_environment(aws_hostnames: bool) -> dict[str, str]:
+    """How a container (a task's, or a compose service under serve) finds the gateway: at
+    ``AWS_ENDPOINT_URL``, or with ``aws_hostnames`` at the AWS host names, trusting the CA bundle."""
+    if aws_hostnames:
+        return dict.fromkeys(CA_BUNDLE_VARIABLES, BUNDLE_IN_CONTAINER)
+    return {"AWS_ENDPOINT_URL": f"http://{ENDPOINT_IP}:{GATEWAY_PORT}"}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from docker.types import Mount
 
-from . import BUNDLE_IN_CONTAINER, CA_BUNDLE_VARIABLES
+from . import BUNDLE_IN_CONTAINER
 from .certificates import HostCertificates
 from .dns import AwsNameServer
 
@@ -37,9 +37,6 @@ class AwsHostnames:
     def dns_servers(self) -> list[str]:
         """What a container that owns its network namespace names as its DNS server."""
         return [self._endpoint_ip]
-
-    def environment(self) -> dict[str, str]:
-        return dict.fromkeys(CA_BUNDLE_VARIABLES, BUNDLE_IN_CONTAINER)
 
     def mount(self) -> Mount:
         return Mount(BUNDLE_IN_CONTAINER, str(self.certificates.bundle_path), type="bind", read_only=True)

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from docker.types import Mount, Ulimit
 
+from ..aws_hostnames import gateway_environment
 from ..docker.containers import ContainerSpec, HealthCheckSpec
-from ..docker.network import ENDPOINT_IP, GATEWAY_PORT
+from ..docker.network import ENDPOINT_IP
 from ..docker.sandboxes import SLEEP_FOREVER
 from ..ecs.failures import LaunchType
 from .firelens import ROUTER_IMAGE, FireLens, uses_firelens
@@ -129,11 +130,9 @@ def environment(
             "ECS_AGENT_URI": f"http://{ENDPOINT_IP}/api/{endpoint_id}",
         }
     )
-    if ctx.aws_hostnames is None:
-        env.setdefault("AWS_ENDPOINT_URL", f"http://{ENDPOINT_IP}:{GATEWAY_PORT}")
-    else:  # the environment ECS gives, plus the CA bundle: a bundle the definition names wins
-        for variable, value in ctx.aws_hostnames.environment().items():
-            env.setdefault(variable, value)
+    # the definition's own endpoint or CA bundle wins
+    for variable, value in gateway_environment(ctx.aws_hostnames is not None).items():
+        env.setdefault(variable, value)
     if credentials_id:
         env["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"] = f"/v2/credentials/{credentials_id}"
     return env

@@ -150,9 +150,6 @@ class _Hostnames:
     def dns_servers(self) -> list[str]:
         return ["169.254.170.2"]
 
-    def environment(self) -> dict[str, str]:
-        return {"AWS_CA_BUNDLE": "/bundle.pem", "SSL_CERT_FILE": "/bundle.pem"}
-
     def mount(self):
         return container_spec.Mount("/bundle.pem", "/host/bundle.pem", type="bind", read_only=True)
 
@@ -171,7 +168,7 @@ def test_aws_hostnames_replace_the_endpoint_url_with_dns_and_a_ca_bundle() -> No
         endpoint_id="ep-1",
     )
     assert "AWS_ENDPOINT_URL" not in spec.environment  # as on ECS: SDKs use the AWS host names
-    assert spec.environment["AWS_CA_BUNDLE"] == "/bundle.pem"
+    assert spec.environment["AWS_CA_BUNDLE"] == "/etc/ecs-sim/aws-ca-bundle.pem"
     assert spec.environment["SSL_CERT_FILE"] == "/mine.pem"  # the definition's own wins
     assert spec.dns == ["169.254.170.2"]
     assert spec.mounts[-1]["Target"] == "/bundle.pem" and spec.mounts[-1]["ReadOnly"]
