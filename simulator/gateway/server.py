@@ -169,7 +169,8 @@ class Gateway:
             session = verify(request, credential, self._sessions, datetime.now(UTC))
             parsed = parse_request(request, credential.service)
             style = _model_style(parsed, request)
-            assumes_role = (parsed.service_name, parsed.operation_name) == ("sts", "AssumeRole")
+            call = (parsed.service_name, parsed.operation_name)
+            assumes_role = call == ("sts", "AssumeRole")
             session_policy = self._session_policy(parsed) if assumes_role else None
             if not session.superuser:
                 denial = self._authorize(request, credential, session, parsed, style)
@@ -182,9 +183,7 @@ class Gateway:
                     return _error(style, Problem.ACCESS_DENIED, denial, head)
             if assumes_role and response[0] == 200:
                 self._register_assumed(session, parsed, response[2], session_policy)
-            if (parsed.service_name, parsed.operation_name) == ("s3", "CreateMultipartUpload") and response[
-                0
-            ] == 200:
+            if call == ("s3", "CreateMultipartUpload") and response[0] == 200:
                 self._remember_upload(session, parsed, credential.region or self.region, response[2])
             if not is_read_operation(parsed.operation_name):
                 self._lookup_cache.clear()
