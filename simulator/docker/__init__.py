@@ -3,7 +3,7 @@
 from .client import docker_client
 from .labels import new_owner_id, owner_labels
 from .network import CREDENTIALS_PORT, ENDPOINT_IP, GATEWAY_PORT, TaskNetwork
-from .reaper import Reaped, reap_leftovers
+from .reaper import Reaped, exclusive_sweeps, reap_leftovers
 
 __all__ = [
     "CREDENTIALS_PORT",
@@ -12,6 +12,7 @@ __all__ = [
     "Reaped",
     "TaskNetwork",
     "docker_client",
+    "exclusive_sweeps",
     "new_owner_id",
     "owner_labels",
     "reap_leftovers",

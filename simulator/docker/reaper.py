@@ -2,11 +2,18 @@
 task cgroups.
 
 Called at every simulator start, so a ``kill -9`` costs nothing but the time until the next start.
+Sweeps on one host take turns: two simulators starting together would otherwise split one dead
+owner's leftovers between them, one removing a network while the other still removes its rules.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import fcntl
+import os
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -42,8 +49,48 @@ def _remove(reaped: Reaped, done: list[str], name: str, remove: Callable[[], Non
     done.append(name)
 
 
+_SWEEP_LOCK_PATH = os.path.join(tempfile.gettempdir(), "ecs-sim-reaper.lock")
+_sweep_turn = threading.RLock()
+_sweeps_held = 0
+
+
+@contextmanager
+def exclusive_sweeps() -> Iterator[None]:
+    """No other process on this host sweeps until the block ends; this process's sweeps may nest."""
+    global _sweeps_held
+    with _sweep_turn:  # threads of this process queue here; a nested block of the holder passes
+        lock_file = None if _sweeps_held else _lock_host_sweeps()
+        _sweeps_held += 1
+        try:
+            yield
+        finally:
+            _sweeps_held -= 1
+            if lock_file is not None:
+                os.close(lock_file)  # releases the flock
+
+
+def _lock_host_sweeps() -> int | None:
+    """The host-wide sweep lock, held while the returned descriptor stays open."""
+    try:
+        # read-only is enough for flock, so a lock file another user created serves this one too
+        lock_file = os.open(_SWEEP_LOCK_PATH, os.O_RDONLY | os.O_CREAT, 0o644)
+    except OSError:
+        return None  # unusable lock file: sweep anyway, concurrent removals are tolerated
+    try:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+    except BaseException:  # Ctrl-C while waiting for the turn
+        os.close(lock_file)
+        raise
+    return lock_file
+
+
 def reap_leftovers(client: docker.DockerClient) -> Reaped:
     """Remove managed objects whose owner process is dead, and rules whose network no longer exists."""
+    with exclusive_sweeps():
+        return _sweep(client)
+
+
+def _sweep(client: docker.DockerClient) -> Reaped:
     reaped = Reaped()
     # Rules first: a rule listed now was added after its network was created, so if the network is
     # missing from the list taken afterwards it is really gone, not just being created.

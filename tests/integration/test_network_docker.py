@@ -23,6 +23,7 @@ from simulator.docker import (
     GATEWAY_PORT,
     TaskNetwork,
     docker_client,
+    exclusive_sweeps,
     new_owner_id,
     owner_labels,
     reap_leftovers,
@@ -191,12 +192,13 @@ def test_reap_leftovers_of_a_killed_simulator(client):
     network_name = simulator.stdout.readline().strip()
     owned = {"label": [f"io.ecs-sim.owner={owner}"]}
     assert client.networks.list(filters=owned) and f"ecs-sim:{network_name}" in host_rules()
-    # Killed only now, and reaped at once: while it lived, other workers' simulators spared its leftovers.
-    simulator.kill()
-    simulator.communicate(timeout=30)
-    assert simulator.returncode == -9
-
-    reaped = reap_leftovers(client)
+    # While it lived, other workers' simulators spared its leftovers; from its death to this reap,
+    # holding the sweep turn keeps them from taking any share of them.
+    with exclusive_sweeps():
+        simulator.kill()
+        simulator.communicate(timeout=30)
+        assert simulator.returncode == -9
+        reaped = reap_leftovers(client)
 
     # Leftovers of other dead simulators on this host may be reaped in the same sweep.
     assert network_name in reaped.networks
