@@ -223,12 +223,13 @@ def test_a_leftover_that_cannot_go_yet_is_reported_not_raised(client):
     user = client.containers.create(
         BUSYBOX, ["true"], volumes={volume.name: {"bind": "/data"}}, labels=owner_labels("tests")
     )
-    try:
-        reaped = reap_leftovers(client)
-        assert volume.name in [failure.split(":")[0] for failure in reaped.failed]
-    finally:
-        user.remove(force=True)
-    assert volume.name in reap_leftovers(client).volumes
+    with exclusive_sweeps():  # other workers' simulators must not reap the volume between these steps
+        try:
+            reaped = reap_leftovers(client)
+            assert volume.name in [failure.split(":")[0] for failure in reaped.failed]
+        finally:
+            user.remove(force=True)
+        assert volume.name in reap_leftovers(client).volumes
 
 
 def test_forward_passes_a_host_firewall_that_drops_the_task_network(client, simulator):
