@@ -437,9 +437,9 @@ def _remove_owned(client: docker.DockerClient, owner_id: str) -> None:
         for volume in client.volumes.list(filters=owned):
             with contextlib.suppress(NotFound, APIError):
                 volume.remove(force=True)
-        for rule in iptables.list_owned():
-            if rule.network_name == NETWORK_PREFIX + owner_id:
-                iptables.delete(rule)
+        iptables.delete(
+            [rule for rule in iptables.list_owned() if rule.network_name == NETWORK_PREFIX + owner_id]
+        )
 
 
 def _load_world(world: WorldInput) -> World:

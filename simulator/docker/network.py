@@ -121,16 +121,16 @@ class TaskNetwork:
 
     def forward(self, port_on_endpoint_ip: int, local_port: int, protocol: str = "tcp") -> None:
         """Send this network's 169.254.170.2:``port_on_endpoint_ip`` traffic to gateway_ip:``local_port``."""
-        for rule in iptables.forward_rules(
+        rules = iptables.forward_rules(
             self.name, self.subnet, ENDPOINT_IP, port_on_endpoint_ip, self.gateway_ip, local_port, protocol
-        ):
-            iptables.add(rule)
-            self._rules.append(rule)
+        )
+        self._rules.extend(rules)  # before adding: those added before a failure must go at removal too
+        iptables.add(rules)
 
     def remove(self) -> None:
         """Remove the forwards, disconnect what is still attached, remove the network. Idempotent."""
-        while self._rules:
-            iptables.delete(self._rules.pop())
+        iptables.delete(self._rules)
+        self._rules = []
         remove_network(self._client, self.id)
 
     def __enter__(self) -> TaskNetwork:

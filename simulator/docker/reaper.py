@@ -120,9 +120,8 @@ def _sweep(client: docker.DockerClient) -> Reaped:
             live.add(labels.get(OWNER, ""))
 
     existing = {network["Name"] for network in client.api.networks()}
-    for rule in rules:
-        if rule.network_name not in existing and iptables.delete(rule):
-            reaped.rules.append(f"{rule.table} {rule.chain} {rule.network_name}")
+    for rule in iptables.delete([rule for rule in rules if rule.network_name not in existing]):
+        reaped.rules.append(f"{rule.table} {rule.chain} {rule.network_name}")
     for owner in sorted(cgroup_owners - live):  # after their containers went: rmdir needs them gone
         path = task_cgroup.owner_path(owner)
         left = task_cgroup.remove(path)
