@@ -124,11 +124,17 @@ class IptablesInHelper:
             container, stdin, self._container, self._stdin = self._container, self._stdin, None, None
         if container is None:
             return
-        # Closing its stdin ends it (auto_remove does the rest); the removal covers a daemon that lags.
-        getattr(stdin, "_sock", stdin).close()
-        # gone already, or the engine is: its owner labels let the next start's reaper see it
+        # Closing its stdin ends it (auto_remove does the rest); removing it here returns only once
+        # it is gone.
+        raw_socket = getattr(stdin, "_sock", None)  # a SocketIO keeps it open until both are closed
+        stdin.close()
+        if raw_socket is not None:
+            raw_socket.close()
+        # Gone already, or the engine is: its owner labels let the next start's reaper see it.
         with contextlib.suppress(DockerException, requests.RequestException):
             container.remove(force=True)
+        with contextlib.suppress(DockerException, requests.RequestException):
+            container.wait(condition="removed", timeout=30)  # auto_remove may have been first
 
 
 def split_outputs(

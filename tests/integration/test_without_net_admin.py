@@ -25,7 +25,7 @@ from test_reliability_support import (
 )
 
 from simulator.docker import docker_client
-from simulator.docker.host_firewall import HELPER_PREFIX
+from simulator.docker.host_firewall import HELPER_PREFIX, IptablesInHelper
 
 pytestmark = pytest.mark.docker
 
@@ -82,3 +82,21 @@ def test_the_helper_goes_with_its_process_even_on_kill_9(client) -> None:
     process.communicate(timeout=30)
     # No reaper runs here: the helper ends by itself, its stdin closed with the process.
     wait_for(lambda: nothing(of_process(client, pid)), 30, "the helper container to go")
+
+
+def helpers_of_this_process(client: docker.DockerClient) -> list[str]:
+    return [name for name in of_process(client, os.getpid())["containers"] if name.startswith(HELPER_PREFIX)]
+
+
+def test_the_helper_runs_a_batch_with_each_command_s_own_result_and_is_gone_after_close(client) -> None:
+    helper = IptablesInHelper(client)
+    try:
+        listing, bad = helper.run(
+            [["-w", "-t", "nat", "-S", "PREROUTING"], ["-w", "-t", "nat", "-S", "NO-SUCH-CHAIN"]]
+        )
+        assert len(helpers_of_this_process(client)) == 1
+    finally:
+        helper.close()
+    assert listing.returncode == 0 and listing.stdout.startswith("-P PREROUTING ")
+    assert bad.returncode != 0 and "NO-SUCH-CHAIN" in bad.stderr and bad.stdout == ""
+    assert helpers_of_this_process(client) == []  # close() returns once it is removed
