@@ -3,21 +3,21 @@
 Per forward: a DNAT in ``nat PREROUTING`` (ahead of Docker's own jump) and, for hosts whose INPUT
 policy drops traffic (ufw and the like), an ACCEPT for the rewritten packets in ``filter INPUT``.
 Each rule carries the comment ``ecs-sim:<network name>`` so it can be found again, by its owner at
-stop and by the reaper after a crash. A process without CAP_NET_ADMIN has them made by a helper
-container (``host_firewall``).
+stop and by the reaper after a crash. A process without CAP_NET_ADMIN has them made by the host
+helper container (``host_helper``).
 """
 
 from __future__ import annotations
 
+import re
 import shlex
+import shutil
 import subprocess
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..errors import EnvironmentProblem
-from .client import docker_client
-from .host_firewall import DirectIptables, IptablesInHelper, IptablesRunner, can_change_host_firewall
+from .host_helper import CAP_NET_ADMIN, HostHelper, has_capability, shared_helper
 
 COMMENT_PREFIX = "ecs-sim:"
 _CHAINS = (("nat", "PREROUTING"), ("filter", "INPUT"))
@@ -54,20 +54,51 @@ def forward_rules(
     ]  # fmt: skip
 
 
-_runner: IptablesRunner | None = None
-_runner_lock = threading.Lock()
+_STATUS_MARK = "@@ecs-sim-exit"  # printed after each command by the helper's script
 
 
 def _iptables(*commands: tuple[str, Sequence[str]]) -> list[subprocess.CompletedProcess[str]]:
-    """Run ``iptables -t TABLE ARGS`` for each (TABLE, ARGS); as one batch when run by a helper."""
-    global _runner
+    """Run ``iptables -t TABLE ARGS`` for each (TABLE, ARGS): here when this process may change the
+    host's firewall, else as one batch in the host helper container."""
     if not commands:
         return []
-    with _runner_lock:
-        if _runner is None:
-            _runner = DirectIptables() if can_change_host_firewall() else IptablesInHelper(docker_client())
     # -w: wait for the xtables lock instead of failing when Docker or another simulator holds it.
-    return _runner.run([["-w", "-t", table, *args] for table, args in commands])
+    argvs = [["-w", "-t", table, *args] for table, args in commands]
+    if has_capability(CAP_NET_ADMIN):
+        return _run_here(argvs)
+    return _run_in_helper(shared_helper(), argvs)
+
+
+def _run_here(argvs: Sequence[Sequence[str]]) -> list[subprocess.CompletedProcess[str]]:
+    binary = shutil.which("iptables")
+    if binary is None:
+        raise EnvironmentProblem("iptables is not installed; install it with scripts/setup-docker.sh")
+    return [subprocess.run([binary, *args], capture_output=True, text=True, check=False) for args in argvs]
+
+
+def _run_in_helper(
+    helper: HostHelper, argvs: Sequence[Sequence[str]]
+) -> list[subprocess.CompletedProcess[str]]:
+    script = "".join(
+        f"iptables {shlex.join(args)}; printf '\\n{_STATUS_MARK} %d\\n' $?; printf '\\n{_STATUS_MARK}\\n' >&2\n"
+        for args in argvs
+    )
+    _, stdout, stderr = helper.run(script)
+    return split_outputs(argvs, stdout, stderr)
+
+
+def split_outputs(
+    argvs: Sequence[Sequence[str]], stdout: str, stderr: str
+) -> list[subprocess.CompletedProcess[str]]:
+    """The helper script's combined output, cut back into one result per command."""
+    outputs = re.split(rf"\n{_STATUS_MARK} (\d+)\n", stdout)
+    errors = stderr.split(f"\n{_STATUS_MARK}\n")
+    if len(outputs) < 2 * len(argvs) + 1 or len(errors) < len(argvs):
+        raise EnvironmentProblem(f"the host helper container's iptables did not run: {stderr.strip()}")
+    return [
+        subprocess.CompletedProcess(["iptables", *args], int(outputs[2 * i + 1]), outputs[2 * i], errors[i])
+        for i, args in enumerate(argvs)
+    ]
 
 
 def _check(result: subprocess.CompletedProcess[str], doing: str) -> None:

@@ -123,9 +123,8 @@ def _sweep(client: docker.DockerClient) -> Reaped:
     for rule in iptables.delete([rule for rule in rules if rule.network_name not in existing]):
         reaped.rules.append(f"{rule.table} {rule.chain} {rule.network_name}")
     for owner in sorted(cgroup_owners - live):  # after their containers went: rmdir needs them gone
-        path = task_cgroup.owner_path(owner)
-        left = task_cgroup.remove(path)
+        left = task_cgroup.remove_owner(owner)
         reaped.failed.extend(left)
         if not left:
-            reaped.cgroups.append(f"/{path}")
+            reaped.cgroups.append(f"/{task_cgroup.owner_path(owner)}")
     return reaped

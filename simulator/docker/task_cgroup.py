@@ -8,8 +8,11 @@ the task's memory. ecs-sim does the same under ``/ecs-sim/<owner-id>/<task-id>``
 what a dead simulator left by its owner id.
 
 That needs what the agent needs: Docker's cgroupfs driver, and the daemon's cgroup filesystem writable
-here. Otherwise (the systemd driver, a daemon behind tcp:// or ssh://, a read-only ``/sys/fs/cgroup``)
-the task-level cap is applied to each container instead, with one warning per simulator saying why.
+here. A simulator that is not root has the host helper container (``host_helper``) make its
+``/ecs-sim/<owner-id>`` and hand it over, as systemd delegates a subtree to a user, and remove it at
+the end. Otherwise (the systemd driver, a daemon behind tcp:// or ssh://, a read-only
+``/sys/fs/cgroup``) the task-level cap is applied to each container instead, with one warning per
+simulator saying why.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shlex
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +28,9 @@ from pathlib import Path
 import docker
 import requests
 from docker.errors import DockerException
+
+from ..errors import EnvironmentProblem
+from .host_helper import shared_helper
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 PARENT = "ecs-sim"  # every simulator's task cgroups, as /ecs holds the agent's
@@ -142,6 +149,42 @@ def remove(relative: str, root: Path = CGROUP_ROOT) -> list[str]:
     return left
 
 
+def remove_owner(owner_id: str, root: Path = CGROUP_ROOT) -> list[str]:
+    """:func:`remove` of a simulator's ``/ecs-sim/<owner-id>``. A process that is not root may not
+    remove that folder itself (``/ecs-sim`` is root's): the host helper removes what is left."""
+    relative = owner_path(owner_id)
+    left = remove(relative, root)
+    if left and os.geteuid() != 0 and root == CGROUP_ROOT:
+        folders = " ".join(shlex.quote(str(hierarchy / relative)) for hierarchy in hierarchies(root))
+        script = f'for f in {folders}; do [ ! -d "$f" ] || find "$f" -depth -type d -exec rmdir {{}} +; done'
+        try:
+            code, _, err = shared_helper().run(script)
+        except EnvironmentProblem as problem:
+            return [*left, str(problem)]
+        return [f"/{relative}: {err.strip()}"] if code else []
+    return left
+
+
+def delegation_script(relative: str, uid: int, gid: int, root: Path = CGROUP_ROOT) -> str:
+    """What the host helper runs to hand ``relative`` to ``uid``: made in every hierarchy and owned by
+    the user, and on cgroup v2 with the memory and cpu controllers delegated down to it."""
+    owner = f"{uid}:{gid}"
+    if cgroup_version(root) == 2:
+        top = root / relative
+        parents = [
+            root,
+            *(root / Path(*Path(relative).parts[:depth]) for depth in range(1, len(Path(relative).parts))),
+        ]
+        lines = [f"mkdir -p {shlex.quote(str(top))}"]
+        lines += [f"echo '+memory +cpu' > {shlex.quote(str(p / 'cgroup.subtree_control'))}" for p in parents]
+        files = [top, *(top / name for name in ("cgroup.procs", "cgroup.subtree_control", "cgroup.threads"))]
+        lines.append(f"chown {owner} {' '.join(shlex.quote(str(f)) for f in files)}")
+    else:
+        folders = [shlex.quote(str(hierarchy / relative)) for hierarchy in hierarchies(root)]
+        lines = [f"mkdir -p {' '.join(folders)}", f"chown {owner} {' '.join(folders)}"]
+    return "set -e\n" + "\n".join(lines) + "\n"
+
+
 def owners(root: Path = CGROUP_ROOT) -> set[str]:
     """The owner ids that have a directory under /ecs-sim in any hierarchy."""
     found: set[str] = set()
@@ -158,7 +201,8 @@ def daemon_is_local(client: docker.DockerClient) -> bool:
 
 
 def unusable_because(client: docker.DockerClient, root: Path = CGROUP_ROOT) -> str | None:
-    """Why task cgroups cannot be used with this daemon, or None when they can."""
+    """Why task cgroups cannot be used with this daemon, or None when they can (if the cgroup
+    filesystem is writable: :func:`not_writable_because`)."""
     if not daemon_is_local(client):
         where = os.environ.get("DOCKER_HOST") or client.api.base_url
         return f"the Docker daemon at {where} is not on this machine, so its cgroups cannot be written"
@@ -175,10 +219,15 @@ def unusable_because(client: docker.DockerClient, root: Path = CGROUP_ROOT) -> s
     daemon_version = str(info.get("CgroupVersion") or version)
     if daemon_version != str(version):
         return f"the Docker daemon uses cgroup v{daemon_version}, but {root} is cgroup v{version}"
-    writable = [root] if version == 2 else [root / "memory", root / "cpu"]
+    return None
+
+
+def not_writable_because(root: Path = CGROUP_ROOT, relative: str = "") -> str | None:
+    """Why this process cannot make task cgroups below ``relative``, or None when it can."""
+    writable = [root] if cgroup_version(root) == 2 else [root / "memory", root / "cpu"]
     for folder in writable:
-        if not os.access(folder, os.W_OK):
-            return f"{folder} is missing or not writable by this process"
+        if not os.access(folder / relative, os.W_OK):
+            return f"{folder / relative} is missing or not writable by this process"
     return None
 
 
@@ -193,11 +242,13 @@ class TaskCgroups:
         self._checked = False
         self._unusable: str | None = None  # why the cap goes on each container instead
         self._made = False
+        self._hand_over_pending: str | None = None  # why /ecs-sim/<owner-id> must be handed over first
+        self._delegated = False  # /ecs-sim/<owner-id> made by the host helper and handed to this user
 
     def check_in_background(self) -> None:
         """Find out whether the daemon allows task cgroups while the simulator starts: `docker info`
         takes about 20 ms, which the first task would wait for otherwise."""
-        threading.Thread(target=self._usable, name="ecs-sim-cgroup-check", daemon=True).start()
+        threading.Thread(target=self._check, name="ecs-sim-cgroup-check", daemon=True).start()
 
     def create(self, task_id: str, limits: Limits) -> str | None:
         """Make the task's cgroup with ``limits``: its path, Docker's CgroupParent for the task's
@@ -221,17 +272,48 @@ class TaskCgroups:
 
     def close(self) -> None:
         """After every container of the simulator is removed: its /ecs-sim/<owner-id> goes."""
-        if self._made:
-            self._report(remove(owner_path(self._owner), self._root))
+        if self._made or self._delegated:
+            self._report(remove_owner(self._owner, self._root))
+
+    def _check(self) -> None:
+        with self._lock:
+            if self._checked:
+                return
+            self._checked = True
+            why = unusable_because(self._client, self._root)
+            if why is None:
+                why = not_writable_because(self._root)
+                if why is not None and os.geteuid() != 0 and self._root == CGROUP_ROOT:
+                    self._hand_over_pending, why = why, None
+            if why is not None:
+                self._fall_back(why)
 
     def _usable(self) -> bool:
+        """Whether the task's limits go on a task cgroup. A hand-over by the host helper waits for the
+        first task: before this simulator's network exists, a reaper starting meanwhile would take the
+        folder for a dead simulator's."""
+        self._check()
         with self._lock:
-            if not self._checked:
-                self._checked = True
-                why = unusable_because(self._client, self._root)
-                if why is not None:
-                    self._fall_back(why)
+            if self._hand_over_pending is not None:
+                why, self._hand_over_pending = self._hand_over_pending, None
+                failure = self._hand_over(why)
+                if failure is not None:
+                    self._fall_back(failure)
             return self._unusable is None
+
+    def _hand_over(self, why: str) -> str | None:
+        """Have the host helper make /ecs-sim/<owner-id> this user's; None when it is, else why not."""
+        relative = owner_path(self._owner)
+        try:
+            code, _, err = shared_helper().run(
+                delegation_script(relative, os.getuid(), os.getgid(), self._root)
+            )
+        except EnvironmentProblem as problem:
+            return f"{why}, and {problem}"
+        self._delegated = True  # even half made: close() removes what there is
+        if code:
+            return f"{why}, and the host helper could not hand /{relative} over: {err.strip()}"
+        return not_writable_because(self._root, relative)
 
     def _fall_back(self, why: str) -> None:
         if self._unusable is None:

@@ -6,6 +6,8 @@ The real filesystem (cgroup v1 on the test machine) is exercised by tests/integr
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -184,11 +186,12 @@ def test_falls_back_to_per_container_caps_with_one_warning(
 def test_falls_back_without_a_cgroup_filesystem_or_write_access(tmp_path: Path, monkeypatch) -> None:
     assert "no cgroup filesystem" in str(task_cgroup.unusable_because(FakeClient(), tmp_path))  # type: ignore[arg-type]
     root = fake_v1(tmp_path / "ro")
+    assert task_cgroup.unusable_because(FakeClient(), root) is None  # type: ignore[arg-type]
     monkeypatch.setattr(task_cgroup.os, "access", lambda path, mode: Path(path).name != "memory")
     assert (
-        task_cgroup.unusable_because(FakeClient(), root)
+        task_cgroup.not_writable_because(root)
         == f"{root / 'memory'} is missing or not writable by this process"
-    )  # type: ignore[arg-type]
+    )
 
 
 def test_a_failed_write_falls_back_and_leaves_no_directory(tmp_path: Path, caplog) -> None:
@@ -203,3 +206,91 @@ def test_a_failed_write_falls_back_and_leaves_no_directory(tmp_path: Path, caplo
     assert not (root / "memory/ecs-sim/owner1/task1").exists()  # made before the cpu one failed
     cgroups.close()
     assert not (root / "memory/ecs-sim/owner1").exists()
+
+
+class ShellHelper:
+    """The host helper, running its scripts with this machine's sh (on the fake root, as root here)."""
+
+    def __init__(self, *, exit_code: int | None = None) -> None:
+        self.scripts: list[str] = []
+        self._exit_code = exit_code
+
+    def run(self, script: str) -> tuple[int, str, str]:
+        self.scripts.append(script)
+        if self._exit_code is not None:
+            return self._exit_code, "", "rmdir: failed to remove: Device or resource busy\n"
+        done = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=False)
+        return done.returncode, done.stdout, done.stderr
+
+
+@pytest.fixture
+def not_root(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """A docker group member on a cgroup v1 host (the fake root): only what was handed over is writable."""
+    root = fake_v1(tmp_path / "cgroup")
+    helper = ShellHelper()
+    monkeypatch.setattr(task_cgroup, "CGROUP_ROOT", root)
+    monkeypatch.setattr(task_cgroup.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(task_cgroup.os, "access", lambda path, mode: "/ecs-sim/owner1" in str(path))
+    monkeypatch.setattr(task_cgroup, "shared_helper", lambda: helper)
+    return root, helper
+
+
+def test_not_root_the_helper_hands_over_the_owner_cgroup_and_tasks_get_theirs(not_root) -> None:
+    root, helper = not_root
+    cgroups = TaskCgroups(FakeClient(), "owner1", root)  # type: ignore[arg-type]
+    assert cgroups.create("task1", Limits(memory_mib=64)) == "/ecs-sim/owner1/task1"
+    [script] = helper.scripts
+    owned = [str(root / name / "ecs-sim/owner1") for name in ("cpu,cpuacct", "memory", "pids", "systemd")]
+    assert (
+        f"mkdir -p {' '.join(owned)}" in script
+        and f"chown {os.getuid()}:{os.getgid()} {' '.join(owned)}" in script
+    )
+    assert (root / "memory/ecs-sim/owner1/task1/memory.limit_in_bytes").read_text() == str(64 * 1024 * 1024)
+
+
+def test_not_root_a_refused_hand_over_falls_back_naming_both_reasons(not_root, caplog) -> None:
+    root, helper = not_root
+    helper._exit_code = 1
+    cgroups = TaskCgroups(FakeClient(), "owner1", root)  # type: ignore[arg-type]
+    with caplog.at_level(logging.WARNING, logger="simulator.docker.task_cgroup"):
+        assert cgroups.create("task1", Limits(memory_mib=64)) is None
+    assert (
+        f"{root / 'memory'} is missing or not writable by this process, and the host helper could not"
+        in caplog.text
+    )
+
+
+def test_not_root_what_the_user_may_not_remove_the_helper_removes(not_root, monkeypatch) -> None:
+    root, helper = not_root
+    monkeypatch.setattr(task_cgroup, "remove", lambda relative, root: [f"/{relative}: Permission denied"])
+    assert task_cgroup.remove_owner("owner1", root) == []
+    [script] = helper.scripts
+    assert f"{root / 'memory' / 'ecs-sim/owner1'}" in script and "-exec rmdir" in script
+    helper._exit_code = 1
+    assert task_cgroup.remove_owner("owner1", root) == [
+        "/ecs-sim/owner1: rmdir: failed to remove: Device or resource busy"
+    ]
+
+
+def test_root_never_asks_the_helper(not_root, monkeypatch) -> None:
+    root, helper = not_root
+    monkeypatch.setattr(task_cgroup.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(
+        task_cgroup, "remove", lambda relative, root: [f"/{relative}: Device or resource busy"]
+    )
+    assert task_cgroup.remove_owner("owner1", root) == ["/ecs-sim/owner1: Device or resource busy"]
+    assert TaskCgroups(FakeClient(), "owner1", root).create("task1", Limits(memory_mib=64)) is None  # type: ignore[arg-type]
+    assert helper.scripts == []
+
+
+def test_v2_hand_over_delegates_the_controllers_down_to_the_owner(tmp_path: Path) -> None:
+    root = fake_v2(tmp_path / "cg")
+    script = task_cgroup.delegation_script("ecs-sim/owner1", 1000, 1000, root)
+    top = root / "ecs-sim/owner1"
+    assert script.splitlines() == [
+        "set -e",
+        f"mkdir -p {top}",
+        f"echo '+memory +cpu' > {root / 'cgroup.subtree_control'}",
+        f"echo '+memory +cpu' > {root / 'ecs-sim/cgroup.subtree_control'}",
+        f"chown 1000:1000 {top} {top / 'cgroup.procs'} {top / 'cgroup.subtree_control'} {top / 'cgroup.threads'}",
+    ]

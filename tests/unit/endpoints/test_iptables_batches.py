@@ -1,4 +1,4 @@
-"""The host's iptables, run directly or by a helper container: capability check, batching, results."""
+"""The host's iptables, run here or by the host helper container: capability check, batching, results."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from simulator.docker import host_firewall, iptables
-from simulator.docker.host_firewall import can_change_host_firewall, split_outputs
+from simulator.docker import iptables
+from simulator.docker.host_helper import CAP_NET_ADMIN, has_capability
+from simulator.docker.iptables import split_outputs
 from simulator.errors import EnvironmentProblem
 
 MARK = "@@ecs-sim-exit"
@@ -25,12 +26,12 @@ MARK = "@@ecs-sim-exit"
         ("00000000a80425fb", False),
     ],
 )
-def test_only_cap_net_admin_changes_the_host_firewall(tmp_path: Path, effective: str, expected: bool) -> None:
+def test_cap_net_admin_is_read_from_the_effective_set(tmp_path: Path, effective: str, expected: bool) -> None:
     status = tmp_path / "status"
     status.write_text(
         f"Name:\tpython3\nCapInh:\t0000000000000000\nCapEff:\t{effective}\nCapBnd:\t000001ffffffffff\n"
     )
-    assert can_change_host_firewall(str(status)) is expected
+    assert has_capability(CAP_NET_ADMIN, str(status)) is expected
 
 
 def test_the_helper_output_is_cut_into_one_result_per_command() -> None:
@@ -62,16 +63,17 @@ class RecordingRunner:
         self.answer = answer
         self.batches: list[list[list[str]]] = []
 
-    def run(self, commands: Sequence[Sequence[str]]) -> list[subprocess.CompletedProcess[str]]:
-        self.batches.append([list(args) for args in commands])
-        return [subprocess.CompletedProcess(args, *self.answer(list(args))) for args in commands]
+    def __call__(self, argvs: Sequence[Sequence[str]]) -> list[subprocess.CompletedProcess[str]]:
+        self.batches.append([list(args) for args in argvs])
+        return [subprocess.CompletedProcess(args, *self.answer(list(args))) for args in argvs]
 
 
 @pytest.fixture
 def runner(monkeypatch: pytest.MonkeyPatch):
     def install(answer) -> RecordingRunner:
         recording = RecordingRunner(answer)
-        monkeypatch.setattr(iptables, "_runner", recording)
+        monkeypatch.setattr(iptables, "has_capability", lambda bit: True)
+        monkeypatch.setattr(iptables, "_run_here", recording)
         return recording
 
     return install
@@ -125,26 +127,38 @@ def test_listing_reads_both_chains_in_one_batch(runner) -> None:
     assert len(recording.batches) == 1
 
 
-def test_without_cap_net_admin_the_helper_runs_iptables(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(iptables, "_runner", None)
-    monkeypatch.setattr(iptables, "can_change_host_firewall", lambda: False)
-    monkeypatch.setattr(iptables, "docker_client", lambda: "the engine's client")
-    batches = []
+class ShellHelper:
+    """Runs the helper's script with this machine's sh, ``iptables`` being a shell function that
+    echoes how many arguments it got and them, and fails for the chain FAIL."""
 
-    def run(self, commands):
-        batches.append((self._client, commands))
-        return [subprocess.CompletedProcess(args, 0, "", "") for args in commands]
+    def __init__(self) -> None:
+        self.scripts: list[str] = []
 
-    monkeypatch.setattr(host_firewall.IptablesInHelper, "run", run)
-    assert iptables.list_owned() == []
-    assert isinstance(iptables._runner, host_firewall.IptablesInHelper)
-    assert [client for client, _ in batches] == ["the engine's client"]
+    def run(self, script: str) -> tuple[int, str, str]:
+        self.scripts.append(script)
+        fake = 'iptables() { case "$*" in *FAIL*) echo "no chain FAIL" >&2; return 2;; esac; echo "ran $# $*"; }\n'
+        done = subprocess.run(["sh", "-c", fake + script], capture_output=True, text=True, check=False)
+        return done.returncode, done.stdout, done.stderr
+
+
+def test_without_cap_net_admin_a_batch_is_one_helper_script(monkeypatch: pytest.MonkeyPatch) -> None:
+    helper = ShellHelper()
+    monkeypatch.setattr(iptables, "has_capability", lambda bit: False)
+    monkeypatch.setattr(iptables, "shared_helper", lambda: helper)
+    listing, failing, quoted = iptables._iptables(
+        ("nat", ["-S", "PREROUTING"]),
+        ("filter", ["-S", "FAIL"]),
+        ("nat", ["-m", "comment", "--comment", "a b'c"]),
+    )
+    assert len(helper.scripts) == 1
+    assert (listing.returncode, listing.stdout, listing.stderr) == (0, "ran 5 -w -t nat -S PREROUTING\n", "")
+    assert (failing.returncode, failing.stdout, failing.stderr) == (2, "", "no chain FAIL\n")
+    assert quoted.stdout == "ran 7 -w -t nat -m comment --comment a b'c\n"  # the comment one argument
 
 
 def test_with_cap_net_admin_iptables_runs_here(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(iptables, "_runner", None)
-    monkeypatch.setattr(iptables, "can_change_host_firewall", lambda: True)
-    monkeypatch.setattr(host_firewall.shutil, "which", lambda name: None)
+    monkeypatch.setattr(iptables, "has_capability", lambda bit: True)
+    monkeypatch.setattr(iptables.shutil, "which", lambda name: None)
+    monkeypatch.setattr(iptables, "shared_helper", lambda: pytest.fail("the helper was asked"))
     with pytest.raises(EnvironmentProblem, match="iptables is not installed"):
         iptables.list_owned()
-    assert isinstance(iptables._runner, host_firewall.DirectIptables)
