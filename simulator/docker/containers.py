@@ -196,6 +196,10 @@ class ContainerDriver:
         """Lines of stdout+stderr as they come, until the container stops."""
         return self._api.logs(container_id, stream=True, follow=True, stdout=True, stderr=True)
 
+    def logs_so_far(self, container_id: str) -> bytes:
+        """All of stdout+stderr up to now, in the order :meth:`logs` streams them."""
+        return bytes(self._api.logs(container_id, stdout=True, stderr=True))
+
     def stats(self, container_id: str) -> dict[str, Any]:
         return dict(self._api.stats(container_id, stream=False))
 
