@@ -230,13 +230,18 @@ class Simulator(StartStop):
         overrides: Mapping[str, Any] | None = None,
         log_sink: Callable[[str, str], None] | None = None,
         on_event: Callable[[str, Any], None] | None = None,
+        service: str | None = None,
     ) -> TaskResult:
         """Run a task to completion (RunTask, both phases, STOPPED) and return its ``TaskResult``.
 
         ``taskdef``: a task definition file, a dict (RegisterTaskDefinition input or describe output) or a
         ``TaskDefinition``; ``overrides``: RunTask's ``overrides``; ``log_sink(container, line)`` gets every
-        log line as it is written; ``on_event(kind, payload)`` every status change."""
-        return self.start_task(taskdef, overrides=overrides, log_sink=log_sink, on_event=on_event).wait()
+        log line as it is written; ``on_event(kind, payload)`` every status change; ``service``: see
+        :meth:`start_task`."""
+        run = self.start_task(
+            taskdef, overrides=overrides, log_sink=log_sink, on_event=on_event, service=service
+        )
+        return run.wait()
 
     def start_task(
         self,
@@ -245,14 +250,18 @@ class Simulator(StartStop):
         overrides: Mapping[str, Any] | None = None,
         log_sink: Callable[[str, str], None] | None = None,
         on_event: Callable[[str, Any], None] | None = None,
+        service: str | None = None,
     ) -> TaskRun:
-        """Start a task in the background (RunTask returns at once); ``.wait()`` / ``.stop()`` on the result."""
+        """Start a task in the background (RunTask returns at once); ``.wait()`` / ``.stop()`` on the result.
+        ``service``: start it as that service's scheduler would (group ``service:NAME``, ``startedBy``,
+        ``ServiceName`` in the task metadata, scale-in protection allowed, an UNHEALTHY essential
+        container stops it); else as RunTask does."""
         if self.gateway is None or self.driver is None:
             raise RuntimeError("Simulator is not started with Docker: use it as a context manager")
         definition = taskdef if isinstance(taskdef, TaskDefinition) else load_taskdef(taskdef)
         if overrides:
             definition = apply_overrides(definition, overrides)
-        run = TaskRun(self, definition, log_sink=log_sink, on_event=on_event)
+        run = TaskRun(self, definition, log_sink=log_sink, on_event=on_event, service=service)
         with self._runs_lock:
             self._runs = [r for r in self._runs if r.task.last_status != TaskStatus.STOPPED] + [run]
         run.start()

@@ -150,6 +150,13 @@ _launch_type_option = click.option(
     "--world", envvar=WORLD_ENV, help="World file (YAML/JSON). Default: world.yaml beside a sample task."
 )
 @click.option("--override", "overrides", multiple=True, help="RunTask overrides JSON (or @file).")
+@click.option(
+    "--service",
+    metavar="NAME",
+    help="Run the task as service NAME's scheduler starts it, not as RunTask does: group service:NAME, "
+    "startedBy, ServiceName in the task metadata, scale-in protection allowed (a standalone task gets "
+    "TASK_NOT_VALID), and an UNHEALTHY essential container stops it.",
+)
 @_launch_type_option
 @_backend_options
 @_aws_hostnames_option
@@ -165,6 +172,7 @@ def run(
     taskdef: str,
     world: str | None,
     overrides: tuple[str, ...],
+    service: str | None,
     launch_type: str,
     backend: str | None,
     endpoint_url: str | None,
@@ -195,9 +203,7 @@ def run(
         ) as sim:
             progress.started(sim)
             run_ = sim.start_task(
-                definition,
-                log_sink=progress.log_line,
-                on_event=progress.event,
+                definition, log_sink=progress.log_line, on_event=progress.event, service=service
             )
             try:
                 result = run_.wait()

@@ -71,12 +71,10 @@ class TaskRun:
         *,
         log_sink: Callable[[str, str], None] | None = None,
         on_event: Callable[[str, Any], None] | None = None,
-        replace_unhealthy: bool = False,
+        service: str | None = None,
     ) -> None:
-        """``replace_unhealthy``: run the task as a service would, whose scheduler stops it when an
-        essential container turns UNHEALTHY (a RunTask task keeps running whatever its health)."""
+        """``service``: run the task as that service's scheduler would start it (``None``: RunTask)."""
         self._sim = sim
-        self._replace_unhealthy = replace_unhealthy
         self.definition = definition
         self._log_sink = log_sink
         self._notify = on_event or (lambda kind, payload: None)
@@ -93,6 +91,8 @@ class TaskRun:
             account=world.account,
             cpu=raw.get("cpu"),
             memory=raw.get("memory"),
+            service=service,
+            started_by=f"ecs-svc/{secrets.randbelow(10**19):019d}" if service else None,
             containers=[
                 ContainerRecord(
                     name=c["name"],
@@ -294,7 +294,8 @@ class TaskRun:
             sim.driver,
             launch_type=sim.launch_type,
             log_sink=self._on_log_line,
-            replace_unhealthy=self._replace_unhealthy,
+            # a service's scheduler stops a task whose essential container turns UNHEALTHY
+            replace_unhealthy=self.task.service is not None,
             sandbox=sandbox,
         )
         if self.task.desired_status == "STOPPED":
@@ -361,6 +362,7 @@ class TaskRun:
             arn,
             self.task.cluster_arn,
             lambda action, keys: self._sim.agent_call(session, action, arn, keys, WHY_TASK_PROTECTION),
+            in_service=self.task.service is not None,
         )
 
     def _task_context(self) -> container_spec.TaskContext:

@@ -3,8 +3,9 @@ it, the expiry, the value check, and the caller's authorization (which the simul
 
 Documented behaviour (ECS API reference and the scale-in protection endpoint guide): protection lasts
 ``expiresInMinutes`` (1 to 2,880) or 120 minutes when none is given; once it lapses ECS reports the task
-unprotected; turning protection off drops the expiry. ECS's wording for an out-of-range value is not
-published, so the message below is ecs-sim's own.
+unprotected; turning protection off drops the expiry. Only a task of a service can be protected: for a
+standalone task (RunTask) both calls answer a ``TASK_NOT_VALID`` failure. ECS's wording for an
+out-of-range value is not published, so the message below is ecs-sim's own.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ DEFAULT_EXPIRES_IN_MINUTES = 120
 ACCESS_DENIED = "AccessDeniedException"
 INVALID_PARAMETER = "InvalidParameterException"
 CLIENT_ERROR_STATUS = 400  # ECS (JSON 1.1) answers both of its client errors here with 400
+NOT_IN_A_SERVICE = "TASK_NOT_VALID"
 
 
 @dataclass(frozen=True)
@@ -68,10 +70,11 @@ class TaskProtection:
     cluster_arn: str
     authorize: Authorize
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    in_service: bool = field(kw_only=True)  # started by a service's scheduler, not by RunTask
     _expires_at: datetime | None = field(default=None, init=False)  # None: not protected
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
-    def update(self, enabled: bool, expires_in_minutes: int | None) -> ProtectedTask:
+    def update(self, enabled: bool, expires_in_minutes: int | None) -> ProtectedTask | Failure:
         """UpdateTaskProtection for this task; raises :class:`EcsError`."""
         self._authorize(UPDATE_ACTION)
         minutes = DEFAULT_EXPIRES_IN_MINUTES if expires_in_minutes is None else expires_in_minutes
@@ -81,6 +84,8 @@ class TaskProtection:
                 f"expiresInMinutes must be between {MIN_EXPIRES_IN_MINUTES} and {MAX_EXPIRES_IN_MINUTES} "
                 f"minutes, got {minutes}.",
             )
+        if not self.in_service:
+            return Failure(self.task_arn, NOT_IN_A_SERVICE)
         with self._lock:
             # ECS answers with epoch seconds to the millisecond.
             now = self.clock().astimezone(UTC)
@@ -88,9 +93,11 @@ class TaskProtection:
             self._expires_at = now + timedelta(minutes=minutes) if enabled else None
             return self._state(now)
 
-    def get(self) -> ProtectedTask:
+    def get(self) -> ProtectedTask | Failure:
         """GetTaskProtection for this task; raises :class:`EcsError`."""
         self._authorize(GET_ACTION)
+        if not self.in_service:
+            return Failure(self.task_arn, NOT_IN_A_SERVICE)
         with self._lock:
             return self._state(self.clock().astimezone(UTC))
 

@@ -119,11 +119,17 @@ class TaskRecord:
     timestamps: dict[str, datetime] = field(default_factory=dict)
     overrides: dict[str, Any] = field(default_factory=dict)
     tags: list[dict[str, str]] = field(default_factory=list)
+    service: str | None = None  # the service whose scheduler started the task; None: RunTask
+    started_by: str | None = None
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _listeners: list[TaskListener] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         self.timestamps.setdefault("createdAt", now())
+
+    @property
+    def group(self) -> str:
+        return f"service:{self.service}" if self.service else f"family:{self.family}"
 
     def subscribe(self, listener: TaskListener) -> None:
         """Call ``listener`` after every status change of the task or of one of its containers."""
@@ -214,7 +220,7 @@ class TaskRecord:
                 "taskArn": self.task_arn,
                 "clusterArn": self.cluster_arn,
                 "taskDefinitionArn": self.task_definition_arn,
-                "group": f"family:{self.family}",
+                "group": self.group,
                 "launchType": self.launch_type,
                 "lastStatus": self.last_status.value,
                 "desiredStatus": self.desired_status,
@@ -229,6 +235,8 @@ class TaskRecord:
                 "version": _VERSION_OF[self.last_status],
                 "tags": list(self.tags),
             }
+            if self.started_by:
+                doc["startedBy"] = self.started_by
             if self.launch_type == "FARGATE":
                 doc["platformVersion"] = "1.4.0"
                 doc["platformFamily"] = "Linux"

@@ -33,6 +33,8 @@ def view(
         availability_zone=f"{region}a",
         launch_type=task.launch_type,
         task_tags={t["key"]: t["value"] for t in task.tags},
+        service_name=task.service or "",
+        group=task.group,
     )
     return ContainerView(container_metadata(task, runtime, container), metadata)
 

@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 
 from simulator.api import Simulator
-from simulator.task_runner import TaskRun
 from simulator.taskdef import load_taskdef
 
 pytestmark = pytest.mark.docker
@@ -262,9 +261,7 @@ def test_unhealthy_essential_container_stops_a_service_task(sim: Simulator) -> N
             }
         )
     )
-    run = TaskRun(sim, definition, replace_unhealthy=True)
-    run.start()
-    result = run.wait(60)
+    result = sim.start_task(definition, service="web").wait(60)
     assert result.task.stop_code == "ServiceSchedulerInitiated"
     assert result.task.stopped_reason == "Task failed container health checks"
     assert result.task.health_status == "UNHEALTHY"
@@ -308,3 +305,20 @@ def test_quick_containers_output_is_never_lost(sim: Simulator) -> None:
     results = [run.wait(120) for run in runs]
     assert [r.container_logs["app"] for r in results] == [["first", "last, no newline"]] * 16
     assert [r.container_logs["sidecar"] for r in results] == [["sidecar"]] * 16
+
+
+def test_run_as_a_service_task_from_the_cli(tmp_path) -> None:
+    definition = tmp_path / "taskdef.json"
+    read_metadata = 'wget -q -O - "$ECS_CONTAINER_METADATA_URI_V4/task" | grep -o \'"ServiceName":"[^"]*"\''
+    definition.write_text(json.dumps(taskdef({"name": "app", "command": sh(read_metadata)})))
+    done = subprocess.run(
+        [sys.executable, "-m", "simulator", "run", "--service", "web", "--json", str(definition)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert done.returncode == 0, done.stderr
+    task = json.loads(done.stdout)["task"]
+    assert task["group"] == "service:web" and task["startedBy"].startswith("ecs-svc/")
+    assert '"ServiceName":"web"' in done.stderr  # the container's own line: task metadata v4

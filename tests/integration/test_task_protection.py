@@ -5,6 +5,7 @@ the permission put on the execution role instead. Needs Docker, root (iptables) 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -54,6 +55,8 @@ def call(method, body=None, url=state):
         text = e.read()
         return e.code, json.loads(text) if text else None
 out = {"uri": os.environ["ECS_AGENT_URI"], "metadata": os.environ["ECS_CONTAINER_METADATA_URI_V4"]}
+task = call("GET", url=os.environ["ECS_CONTAINER_METADATA_URI_V4"] + "/task")[1]
+out["service"] = [task.get("ServiceName"), task.get("Group")]
 out["before"] = call("GET")
 out["set"] = call("PUT", b'{"ProtectionEnabled": true, "ExpiresInMinutes": 60}')
 out["get"] = call("GET")
@@ -91,8 +94,10 @@ def sim() -> Iterator[Simulator]:
         yield sim
 
 
-def run(sim: Simulator, definition: dict[str, Any]) -> tuple[dict[str, Any], TaskResult]:
-    result = sim.run_task(definition)
+def run(
+    sim: Simulator, definition: dict[str, Any], service: str | None = "queue-workers"
+) -> tuple[dict[str, Any], TaskResult]:
+    result = sim.run_task(definition, service=service)
     assert result.exit_code == 0, json.dumps(result.to_json(), indent=2, default=str)
     return json.loads(result.logs("worker")), result
 
@@ -113,6 +118,9 @@ def test_a_task_role_with_the_permission_sets_and_reads_protection(sim: Simulato
     expires = datetime.fromisoformat(body["protection"]["ExpirationDate"])
     assert started + timedelta(minutes=60) <= expires <= datetime.now(UTC) + timedelta(minutes=60)
     assert answers["get"] == answers["set"]
+    assert answers["service"] == ["queue-workers", "service:queue-workers"]  # task metadata v4
+    task = result.to_json()["task"]
+    assert task["group"] == "service:queue-workers" and re.fullmatch(r"ecs-svc/\d{19}", task["startedBy"])
     assert answers["bad_json"] == [
         400,
         {
@@ -140,6 +148,15 @@ def test_a_task_role_with_the_permission_sets_and_reads_protection(sim: Simulato
         {"error": {"Code": "ResourceNotFoundException", "Message": "Failed to find a task for the request"}},
     ]
     assert result.denials == []
+
+
+def test_a_standalone_task_cannot_be_protected(sim: Simulator) -> None:
+    answers, result = run(sim, taskdef("standalone-worker", "worker-role"), service=None)
+    failure = {"failure": {"Arn": result.task.task_arn, "Detail": None, "Reason": "TASK_NOT_VALID"}}
+    assert answers["before"] == [200, failure] and answers["set"] == [200, failure]
+    assert answers["service"] == [None, "family:standalone-worker"]
+    assert "startedBy" not in result.to_json()["task"]
+    assert result.denials == []  # authorized: ECS refuses the task, not the caller
 
 
 def test_a_task_without_a_task_role_is_refused_by_the_agent(sim: Simulator) -> None:

@@ -12,6 +12,7 @@ from simulator.ecs.task_protection import (
     GET_ACTION,
     UPDATE_ACTION,
     EcsError,
+    Failure,
     ProtectedTask,
     TaskProtection,
 )
@@ -41,8 +42,12 @@ class Authorizer:
         return f"not authorized to perform: {action}" if action == self.denied else None
 
 
-def protection(authorizer: Authorizer | None = None, clock: Clock | None = None) -> TaskProtection:
-    return TaskProtection(TASK_ARN, CLUSTER_ARN, authorizer or Authorizer(), clock or Clock())
+def protection(
+    authorizer: Authorizer | None = None, clock: Clock | None = None, *, in_service: bool = True
+) -> TaskProtection:
+    return TaskProtection(
+        TASK_ARN, CLUSTER_ARN, authorizer or Authorizer(), clock or Clock(), in_service=in_service
+    )
 
 
 def test_an_unprotected_task() -> None:
@@ -99,3 +104,12 @@ def test_a_denied_caller_gets_access_denied_before_the_value_is_checked() -> Non
     assert (raised.value.code, raised.value.status) == ("AccessDeniedException", 400)
     assert raised.value.message == "not authorized to perform: ecs:UpdateTaskProtection"
     assert record.get() == ProtectedTask(TASK_ARN, False, None)  # reading is still allowed
+
+
+def test_a_standalone_task_cannot_be_protected_but_the_caller_is_authorized_first() -> None:
+    record = protection(in_service=False)
+    assert record.update(True, 30) == Failure(TASK_ARN, "TASK_NOT_VALID")
+    assert record.get() == Failure(TASK_ARN, "TASK_NOT_VALID")
+    denied = protection(Authorizer(denied="ecs:GetTaskProtection"), in_service=False)
+    with pytest.raises(EcsError, match="not authorized to perform: ecs:GetTaskProtection"):
+        denied.get()
