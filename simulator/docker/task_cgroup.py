@@ -171,10 +171,7 @@ def delegation_script(relative: str, uid: int, gid: int, root: Path = CGROUP_ROO
     owner = f"{uid}:{gid}"
     if cgroup_version(root) == 2:
         top = root / relative
-        parents = [
-            root,
-            *(root / Path(*Path(relative).parts[:depth]) for depth in range(1, len(Path(relative).parts))),
-        ]
+        parents = [root / parent for parent in reversed(Path(relative).parents)]  # root first
         lines = [f"mkdir -p {shlex.quote(str(top))}"]
         lines += [f"echo '+memory +cpu' > {shlex.quote(str(p / 'cgroup.subtree_control'))}" for p in parents]
         files = [top, *(top / name for name in ("cgroup.procs", "cgroup.subtree_control", "cgroup.threads"))]
