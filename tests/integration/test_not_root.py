@@ -37,11 +37,12 @@ from simulator.docker.host_helper import HELPER_PREFIX, HostHelper
 pytestmark = pytest.mark.docker
 
 
-def as_docker_group_member(*command: str) -> list[str]:
-    """``command`` as ``nobody`` in the docker group, holding no capability but reading any file."""
-    docker_group = grp.getgrnam("docker").gr_gid
+def as_nobody(*command: str, in_docker_group: bool = True) -> list[str]:
+    """``command`` as ``nobody`` (in the docker group unless told not), holding no capability but reading
+    any file."""
+    groups = f"--groups={grp.getgrnam('docker').gr_gid}" if in_docker_group else "--clear-groups"
     return [
-        "setpriv", "--reuid=65534", "--regid=65534", f"--groups={docker_group}",
+        "setpriv", "--reuid=65534", "--regid=65534", groups,
         "--inh-caps=+dac_read_search", "--ambient-caps=+dac_read_search", "--", *command,
     ]  # fmt: skip
 
@@ -59,7 +60,7 @@ def test_a_task_gets_its_credentials_through_forwards_the_helper_made(client, tm
     fetch = 'wget -q -O - "http://169.254.170.2$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"'
     folder = task_folder(tmp_path / "task", taskdef(container(command=["sh", "-c", fetch])))
     process = subprocess.Popen(
-        as_docker_group_member(sys.executable, "-m", "simulator", "run", str(folder)),
+        as_nobody(sys.executable, "-m", "simulator", "run", str(folder)),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -106,9 +107,7 @@ def test_a_task_is_limited_as_a_whole_in_the_cgroup_folder_the_helper_handed_ove
     assert task_cgroup.cgroup_version() == 1, "this test reads cgroup v1 files"
     definition = taskdef(container(command=["sleep", "60"]), requiresCompatibilities=["EC2"], memory="96")
     done = subprocess.run(
-        as_docker_group_member(
-            sys.executable, "-c", TASK_IN_ITS_CGROUP, json.dumps(WORLD), json.dumps(definition)
-        ),
+        as_nobody(sys.executable, "-c", TASK_IN_ITS_CGROUP, json.dumps(WORLD), json.dumps(definition)),
         capture_output=True,
         text=True,
         timeout=180,
@@ -137,7 +136,7 @@ KILLED_WITH_A_HELPER = textwrap.dedent(
 
 def test_the_helper_goes_with_its_process_even_on_kill_9(client, tmp_path: Path) -> None:
     process = subprocess.Popen(
-        as_docker_group_member(sys.executable, "-c", KILLED_WITH_A_HELPER),
+        as_nobody(sys.executable, "-c", KILLED_WITH_A_HELPER),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -167,3 +166,19 @@ def test_the_helper_runs_a_script_on_the_host_and_is_gone_after_close(client) ->
     assert listing[0] == 0 and listing[1].startswith("-P PREROUTING ")
     assert failing[0] != 0 and "/no/such/file" in failing[2] and failing[1] == ""
     assert helpers_of_this_process(client) == []  # close() returns once it is removed
+
+
+def test_a_user_outside_the_docker_group_is_told_to_join_it(tmp_path: Path) -> None:
+    run = [sys.executable, "-m", "simulator", "run", "sample_tasks/hello-both-roles"]
+    done = subprocess.run(
+        as_nobody(*run, in_docker_group=False),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=user_environment(tmp_path),
+    )
+    assert done.returncode == 69 and "Traceback" not in done.stderr
+    assert (
+        "permission denied on the Docker engine at unix:///var/run/docker.sock: add this user to the docker group"
+        in done.stderr
+    )
