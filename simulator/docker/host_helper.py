@@ -18,7 +18,7 @@ from typing import Any
 
 import docker
 import requests
-from docker.errors import DockerException, ImageNotFound
+from docker.errors import APIError, DockerException, ImageNotFound
 
 from ..errors import EnvironmentProblem
 from .client import docker_client
@@ -50,10 +50,16 @@ class HostHelper:
 
     def run(self, script: str) -> tuple[int, str, str]:
         """``sh -c script`` on the host: its exit code, stdout and stderr."""
-        try:
-            result = self._helper().exec_run(["chroot", "/host", "/bin/sh", "-c", script], demux=True)
-        except (DockerException, requests.RequestException) as err:
-            raise EnvironmentProblem(f"the host helper container failed: {err}") from err
+        for attempt in range(2):
+            try:
+                result = self._helper().exec_run(["chroot", "/host", "/bin/sh", "-c", script], demux=True)
+                break
+            except APIError as err:  # removed or stopped from outside: replaced, once
+                self.close()
+                if attempt:
+                    raise EnvironmentProblem(f"the host helper container failed: {err}") from err
+            except (DockerException, requests.RequestException) as err:
+                raise EnvironmentProblem(f"the host helper container failed: {err}") from err
         stdout, stderr = (part.decode(errors="replace") if part else "" for part in result.output)
         return result.exit_code, stdout, stderr
 

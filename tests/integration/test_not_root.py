@@ -182,3 +182,17 @@ def test_a_user_outside_the_docker_group_is_told_to_join_it(tmp_path: Path) -> N
         "permission denied on the Docker engine at unix:///var/run/docker.sock: add this user to the docker group"
         in done.stderr
     )
+
+
+def test_a_helper_removed_from_outside_is_replaced(client) -> None:
+    helper = HostHelper(client)
+    try:
+        assert helper.run("true")[0] == 0
+        [first] = helpers_of_this_process(client)
+        client.containers.get(first).remove(force=True)  # `docker rm -f` by someone cleaning up
+        assert helper.run("iptables -w -t nat -S PREROUTING")[0] == 0
+        replacement = helpers_of_this_process(client)
+        assert len(replacement) == 1 and replacement != [first]
+    finally:
+        helper.close()
+    assert helpers_of_this_process(client) == []
