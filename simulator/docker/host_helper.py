@@ -54,11 +54,11 @@ class HostHelper:
             try:
                 result = self._helper().exec_run(["chroot", "/host", "/bin/sh", "-c", script], demux=True)
                 break
-            except APIError as err:  # removed or stopped from outside: replaced, once
-                self.close()
-                if attempt:
-                    raise EnvironmentProblem(f"the host helper container failed: {err}") from err
             except (DockerException, requests.RequestException) as err:
+                if isinstance(err, APIError):  # removed or stopped from outside: replaced, once
+                    self.close()
+                    if not attempt:
+                        continue
                 raise EnvironmentProblem(f"the host helper container failed: {err}") from err
         stdout, stderr = (part.decode(errors="replace") if part else "" for part in result.output)
         return result.exit_code, stdout, stderr

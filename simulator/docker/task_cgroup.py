@@ -154,7 +154,7 @@ def remove_owner(owner_id: str, root: Path = CGROUP_ROOT) -> list[str]:
     remove that folder itself (``/ecs-sim`` is root's): the host helper removes what is left."""
     relative = owner_path(owner_id)
     left = remove(relative, root)
-    if left and os.geteuid() != 0 and root == CGROUP_ROOT:
+    if left and _helper_stands_in(root):
         folders = " ".join(shlex.quote(str(hierarchy / relative)) for hierarchy in hierarchies(root))
         script = f'for f in {folders}; do [ ! -d "$f" ] || find "$f" -depth -type d -exec rmdir {{}} +; done'
         try:
@@ -163,6 +163,12 @@ def remove_owner(owner_id: str, root: Path = CGROUP_ROOT) -> list[str]:
             return [*left, str(problem)]
         return [f"/{relative}: {err.strip()}"] if code else []
     return left
+
+
+def _helper_stands_in(root: Path) -> bool:
+    """Whether the host helper does what this process may not: it is not root, and ``root`` is the
+    host's own cgroup filesystem (the only one the helper reaches)."""
+    return os.geteuid() != 0 and root == CGROUP_ROOT
 
 
 def delegation_script(relative: str, uid: int, gid: int, root: Path = CGROUP_ROOT) -> str:
@@ -280,7 +286,7 @@ class TaskCgroups:
             why = unusable_because(self._client, self._root)
             if why is None:
                 why = not_writable_because(self._root)
-                if why is not None and os.geteuid() != 0 and self._root == CGROUP_ROOT:
+                if why is not None and _helper_stands_in(self._root):
                     self._hand_over_pending, why = why, None
             if why is not None:
                 self._fall_back(why)
